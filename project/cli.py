@@ -1,0 +1,76 @@
+"""Flask CLI commands: ``db upgrade``, ``seed``, ``users create``, ``rq worker``."""
+
+import os
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+db_cli = AppGroup("db", help="Database schema.")
+users_cli = AppGroup("users", help="Accounts.")
+rq_cli = AppGroup("rq", help="Background jobs (RQ).")
+PASSWORD_VARIABLE = "NEW_USER_PASSWORD"  # noqa: S105 - the variable's name, not a password
+
+
+@db_cli.command("upgrade")
+def db_upgrade():
+    """Apply pending SQL migrations (idempotent; run by the Procfile's release)."""
+    from project.db import migrations
+
+    applied = migrations.upgrade()
+    click.echo(f"applied: {', '.join(applied)}" if applied else "database is up to date")
+
+
+@click.command("seed")
+def seed():
+    """Load demo products and accounts (idempotent; refused in production)."""
+    from project.store.seed import seed as load
+
+    if current_app.config["APP_ENV"] == "production":
+        raise click.ClickException("flask seed loads demo accounts and is refused in production")
+    created = load()
+    click.echo(f"seeded: {created['products']} products, {created['users']} users")
+
+
+@users_cli.command("create")
+@click.option("--email", required=True)
+@click.option("--role", type=click.Choice(["customer", "admin"]), default="customer", show_default=True)
+@click.option("--tier", type=click.Choice(["free", "premium"]), default="free", show_default=True)
+def users_create(email, role, tier):
+    """Create an account. The password comes from $NEW_USER_PASSWORD or a prompt, never an argument."""
+    from marshmallow import ValidationError
+
+    from project.security.passwords import hash_password
+    from project.store.users import repository
+    from project.store.users.schemas import RegisterSchema
+
+    password = os.environ.get(PASSWORD_VARIABLE) or click.prompt(
+        "Password", hide_input=True, confirmation_prompt=True)
+    try:
+        RegisterSchema().load({"email": email, "password": password})
+    except ValidationError as exc:
+        raise click.ClickException("; ".join(f"{k}: {' '.join(v)}" for k, v in exc.messages.items())) from None
+    try:
+        user = repository.create_user(email=email, password_hash=hash_password(password), role=role, tier=tier)
+    except repository.DuplicateEmail:
+        raise click.ClickException(f"an account with email {email} exists") from None
+    click.echo(f"created user {user['id']} ({user['email']}, {role}, {tier})")
+
+
+@rq_cli.command("worker")
+@click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+@click.argument("queues", nargs=-1)
+def rq_worker(burst, queues):
+    """Run an RQ worker inside this app (jobs get its database pool and settings)."""
+    from rq import Worker
+
+    from project.redis_client import get_redis
+
+    names = list(queues) or current_app.config["RQ_QUEUE_NAMES"]
+    Worker(names, connection=get_redis()).work(burst=burst)
+
+
+def init_app(app):
+    """Register the commands on the app's CLI."""
+    for command in (db_cli, users_cli, rq_cli, seed):
+        app.cli.add_command(command)

@@ -1,0 +1,103 @@
+"""PostgreSQL access: one psycopg connection pool per process.
+
+The pool is created on first use in each process, so a gunicorn worker or an
+RQ work horse never shares a connection with its parent across ``fork()``.
+Connections are in autocommit mode: a read is one round trip; writes that
+must be atomic use ``transaction()``.
+"""
+
+import atexit
+import os
+import threading
+from contextlib import contextmanager
+
+from flask import current_app
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
+
+
+class ProcessPool:
+    """Holds the pool of the current process; a forked child makes its own."""
+
+    def __init__(self, config):
+        """Remember the settings; nothing connects until first use."""
+        self._config = config
+        self._pool = None
+        self._pid = None
+        self._lock = threading.Lock()
+
+    def get(self):
+        """Return this process's pool, creating it on first use after a fork."""
+        if self._pid != os.getpid():
+            with self._lock:
+                if self._pid != os.getpid():
+                    # An inherited pool belongs to the parent: drop it without
+                    # closing, which would close the parent's sockets too.
+                    self._pool = self._create()
+                    self._pid = os.getpid()
+                    atexit.register(self.close)
+        return self._pool
+
+    def _create(self):
+        config = self._config
+        return ConnectionPool(
+            config["DATABASE_URL"],
+            min_size=config["DB_POOL_MIN_SIZE"],
+            max_size=config["DB_POOL_MAX_SIZE"],
+            timeout=config["DB_POOL_TIMEOUT"],
+            name=config["SERVICE_NAME"],
+            kwargs={
+                "autocommit": True,
+                "row_factory": dict_row,
+                "application_name": config["SERVICE_NAME"],
+                "options": f"-c statement_timeout={config['DB_STATEMENT_TIMEOUT_MS']}",
+            },
+            open=True,
+        )
+
+    def close(self):
+        """Close the pool if this process created it."""
+        if self._pool is not None and self._pid == os.getpid():
+            self._pool.close()
+            self._pool = None
+            self._pid = None
+
+
+def init_app(app):
+    """Attach the per-process pool holder to the app."""
+    app.extensions["db"] = ProcessPool(app.config)
+
+
+def get_pool():
+    """The current process's connection pool."""
+    return current_app.extensions["db"].get()
+
+
+@contextmanager
+def connection():
+    """Borrow an autocommit connection from the pool."""
+    with get_pool().connection() as conn:
+        yield conn
+
+
+@contextmanager
+def transaction():
+    """Borrow a connection and run the block in one transaction (rolled back on error)."""
+    with connection() as conn, conn.transaction():
+        yield conn
+
+
+def fetch_one(query, params=None, *, conn=None):
+    """Run ``query`` and return the first row as a dict, or None."""
+    if conn is not None:
+        return conn.execute(query, params).fetchone()
+    with connection() as own:
+        return own.execute(query, params).fetchone()
+
+
+def fetch_all(query, params=None, *, conn=None):
+    """Run ``query`` and return every row as a list of dicts."""
+    if conn is not None:
+        return conn.execute(query, params).fetchall()
+    with connection() as own:
+        return own.execute(query, params).fetchall()

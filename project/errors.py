@@ -1,0 +1,83 @@
+"""Domain errors. Code raises these; the one error handler turns them into responses."""
+
+
+class AppError(Exception):
+    """An error the client can act on: an HTTP status, a short title, a detail.
+
+    ``slug`` names the problem type (``/problems/<slug>``); ``errors`` holds
+    field-level messages; ``headers`` are added to the response.
+    """
+
+    status = 400
+    title = "Bad request"
+    slug = "bad-request"
+
+    def __init__(self, detail, *, errors=None, headers=None):
+        """Keep the detail, field errors and extra headers for the handler."""
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors
+        self.headers = headers or {}
+
+
+class ValidationFailed(AppError):
+    """The request is well-formed but a field's value is not acceptable."""
+
+    status = 422
+    title = "Validation failed"
+    slug = "validation-error"
+
+
+class AuthenticationRequired(AppError):
+    """No valid credential was presented."""
+
+    status = 401
+    title = "Authentication required"
+    slug = "authentication-required"
+
+    def __init__(self, detail, *, error="invalid_token"):
+        """Add the RFC 6750 ``WWW-Authenticate`` challenge."""
+        super().__init__(detail, headers={"WWW-Authenticate": f'Bearer error="{error}"'})
+
+
+class PermissionDenied(AppError):
+    """The caller is known but may not do this."""
+
+    status = 403
+    title = "Forbidden"
+    slug = "forbidden"
+
+
+class NotFound(AppError):
+    """The resource does not exist, or the caller may not know it does."""
+
+    status = 404
+    title = "Not found"
+    slug = "not-found"
+
+
+class Conflict(AppError):
+    """The request conflicts with the resource's current state."""
+
+    status = 409
+    title = "Conflict"
+    slug = "conflict"
+
+
+class InsufficientStock(Conflict):
+    """An order asks for more of a product than is in stock."""
+
+    title = "Insufficient stock"
+    slug = "insufficient-stock"
+
+
+class ServiceUnavailable(AppError):
+    """A dependency is down; the client may retry later."""
+
+    status = 503
+    title = "Service unavailable"
+    slug = "service-unavailable"
+
+    def __init__(self, detail, *, retry_after=5):
+        """Tell the client when to retry."""
+        super().__init__(detail, headers={"Retry-After": str(retry_after)})

@@ -1,0 +1,1 @@
+"""Logging, errors, health and metrics: how the service shows what it does."""

@@ -1,0 +1,1 @@
+"""The orders feature: routes, schemas and SQL."""

@@ -1,0 +1,82 @@
+"""SQL for orders. Placing an order locks the product rows it takes stock from."""
+
+from project import db
+from project.errors import InsufficientStock, ValidationFailed
+
+ORDER_COLUMNS = "id, user_id, status, total, created_at"
+
+
+def place_order(*, user_id, lines):
+    """Create an order for ``lines`` (product_id, quantity) in one transaction; return it.
+
+    The product rows are locked (in id order, so concurrent orders cannot
+    deadlock) before stock is checked and decremented: two orders can never
+    sell the same unit. Unknown products raise ValidationFailed; too little
+    stock raises InsufficientStock, and nothing is changed.
+    """
+    wanted = {line["product_id"]: line["quantity"] for line in lines}
+    with db.transaction() as conn:
+        rows = conn.execute(
+            "SELECT id, name, price, stock FROM products WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
+            (list(wanted),),
+        ).fetchall()
+        products = {row["id"]: row for row in rows}
+        missing = [pid for pid in wanted if pid not in products]
+        if missing:
+            raise ValidationFailed("Some products do not exist.",
+                                   errors={"items": {"product_id": [f"No product {pid}." for pid in missing]}})
+        short = {pid: products[pid]["stock"] for pid, qty in wanted.items() if products[pid]["stock"] < qty}
+        if short:
+            raise InsufficientStock(
+                "Not enough stock: " + ", ".join(f"product {pid} has {stock} left" for pid, stock in short.items()),
+                errors={"items": {str(pid): {"available": stock} for pid, stock in short.items()}})
+        cur = conn.cursor()
+        cur.executemany("UPDATE products SET stock = stock - %s, updated_at = now() WHERE id = %s",
+                        [(qty, pid) for pid, qty in wanted.items()])
+        total = sum(products[pid]["price"] * qty for pid, qty in wanted.items())
+        order = conn.execute(
+            f"INSERT INTO orders (user_id, total) VALUES (%s, %s) RETURNING {ORDER_COLUMNS}",  # noqa: S608
+            (user_id, total),
+        ).fetchone()
+        cur.executemany(
+            "INSERT INTO order_items (order_id, product_id, product_name, quantity, unit_price)"
+            " VALUES (%s, %s, %s, %s, %s)",
+            [(order["id"], pid, products[pid]["name"], qty, products[pid]["price"]) for pid, qty in wanted.items()],
+        )
+    order["items"] = [{"product_id": pid, "product_name": products[pid]["name"], "quantity": qty,
+                       "unit_price": products[pid]["price"]} for pid, qty in wanted.items()]
+    return order
+
+
+def _with_items(conn, orders):
+    """Attach each order's lines (one query for the whole page)."""
+    by_id = {order["id"]: order for order in orders}
+    for order in orders:
+        order["items"] = []
+    if by_id:
+        for item in conn.execute(
+            "SELECT order_id, product_id, product_name, quantity, unit_price FROM order_items"
+            " WHERE order_id = ANY(%s) ORDER BY id",
+            (list(by_id),),
+        ):
+            by_id[item.pop("order_id")]["items"].append(item)
+    return orders
+
+
+def list_orders(*, user_id, limit, offset):
+    """A page of orders, newest first: the user's own, or everyone's when ``user_id`` is None."""
+    where, params = ("WHERE user_id = %s", [user_id]) if user_id is not None else ("", [])
+    with db.connection() as conn:
+        orders = conn.execute(
+            f"SELECT {ORDER_COLUMNS} FROM orders {where} ORDER BY id DESC LIMIT %s OFFSET %s",  # noqa: S608
+            [*params, limit, offset],
+        ).fetchall()
+        total = conn.execute(f"SELECT count(*) AS n FROM orders {where}", params).fetchone()["n"]  # noqa: S608
+        return _with_items(conn, orders), total
+
+
+def get_order(*, order_id):
+    """The order with its lines, or None."""
+    with db.connection() as conn:
+        order = conn.execute(f"SELECT {ORDER_COLUMNS} FROM orders WHERE id = %s", (order_id,)).fetchone()  # noqa: S608
+        return _with_items(conn, [order])[0] if order else None

@@ -1,0 +1,1 @@
+"""The products feature: routes, schemas and SQL."""

@@ -1,0 +1,87 @@
+"""The product catalogue: ``/api/v1/products``."""
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from project.errors import Conflict, NotFound, ValidationFailed
+from project.security.auth import admin_required
+from project.store.products import repository
+from project.store.products.schemas import (
+    ProductCollectionSchema,
+    ProductQuerySchema,
+    ProductSchema,
+    ProductUpdateSchema,
+)
+
+blp = Blueprint("products", __name__, url_prefix="/products", description="The product catalogue.")
+ADMIN = [{"bearerAuth": []}]
+
+
+def _name_taken(name):
+    return Conflict(f"A product named {name!r} already exists.")
+
+
+@blp.route("")
+class Products(MethodView):
+    """The catalogue as a collection."""
+
+    @blp.arguments(ProductQuerySchema, location="query")
+    @blp.response(200, ProductCollectionSchema)
+    def get(self, args):
+        """List products: paginate, filter by category, search names, sort."""
+        items, total = repository.list_products(
+            limit=args["limit"], offset=args["offset"], category=args.get("category"),
+            q=args.get("q"), sort=args["sort"])
+        return {"items": items, "total": total, "limit": args["limit"], "offset": args["offset"]}
+
+    @admin_required
+    @blp.arguments(ProductSchema)
+    @blp.response(201, ProductSchema)
+    @blp.alt_response(409, description="A product with this name exists.")
+    @blp.doc(security=ADMIN)
+    def post(self, product):
+        """Create a product (admin)."""
+        try:
+            return repository.create_product(**product)
+        except repository.DuplicateName as exc:
+            raise _name_taken(str(exc)) from None
+
+
+@blp.route("/<id:product_id>")
+class Product(MethodView):
+    """One product."""
+
+    @blp.response(200, ProductSchema)
+    @blp.alt_response(404, description="No such product.")
+    def get(self, product_id):
+        """Get a product."""
+        product = repository.get_product(product_id=product_id)
+        if product is None:
+            raise NotFound(f"Product {product_id} does not exist.")
+        return product
+
+    @admin_required
+    @blp.arguments(ProductUpdateSchema)
+    @blp.response(200, ProductSchema)
+    @blp.alt_response(404, description="No such product.")
+    @blp.doc(security=ADMIN)
+    def patch(self, changes, product_id):
+        """Change some of a product's fields (admin)."""
+        if not changes:
+            raise ValidationFailed("Send at least one field to change.")
+        try:
+            product = repository.update_product(product_id=product_id, changes=changes)
+        except repository.DuplicateName as exc:
+            raise _name_taken(str(exc)) from None
+        if product is None:
+            raise NotFound(f"Product {product_id} does not exist.")
+        return product
+
+    @admin_required
+    @blp.response(204)
+    @blp.alt_response(404, description="No such product.")
+    @blp.doc(security=ADMIN)
+    def delete(self, product_id):
+        """Delete a product (admin); past orders keep its name and price."""
+        if not repository.delete_product(product_id=product_id):
+            raise NotFound(f"Product {product_id} does not exist.")

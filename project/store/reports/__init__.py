@@ -1,0 +1,1 @@
+"""The reports feature: routes, schemas and SQL."""

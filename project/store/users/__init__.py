@@ -1,0 +1,1 @@
+"""The users feature: routes, schemas and SQL."""

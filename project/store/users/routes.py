@@ -1,0 +1,53 @@
+"""Accounts and tokens: ``/api/v1/auth/register``, ``/api/v1/auth/token``."""
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from project.errors import AuthenticationRequired, Conflict
+from project.security import auth
+from project.security.passwords import hash_password, needs_rehash, verify_password
+from project.store.users import repository
+from project.store.users.schemas import CredentialsSchema, RegisterSchema, TokenSchema, UserSchema
+
+blp = Blueprint("auth", __name__, url_prefix="/auth", description="Accounts and bearer tokens.")
+
+
+@blp.route("/register")
+class Register(MethodView):
+    """Create a customer account."""
+
+    @blp.arguments(RegisterSchema)
+    @blp.response(201, UserSchema)
+    @blp.alt_response(409, description="An account with this email exists.")
+    def post(self, credentials):
+        """Register a new customer (free tier); the password is stored as an Argon2id hash."""
+        try:
+            return repository.create_user(email=credentials["email"],
+                                          password_hash=hash_password(credentials["password"]))
+        except repository.DuplicateEmail:
+            raise Conflict("An account with this email already exists.") from None
+
+
+@blp.route("/token")
+class Token(MethodView):
+    """Sign in and out."""
+
+    @blp.arguments(CredentialsSchema)
+    @blp.response(200, TokenSchema)
+    @blp.alt_response(401, description="Wrong email or password.")
+    def post(self, credentials):
+        """Exchange email and password for a bearer token that expires."""
+        user = repository.get_credentials(email=credentials["email"])
+        if not verify_password(user and user["password_hash"], credentials["password"]):
+            raise AuthenticationRequired("Wrong email or password.", error="invalid_grant")
+        if needs_rehash(user["password_hash"]):
+            repository.update_password_hash(user_id=user["id"], password_hash=hash_password(credentials["password"]))
+        token, expires_in = auth.issue_token(user_id=user["id"])
+        return {"access_token": token, "token_type": "Bearer", "expires_in": expires_in}
+
+    @auth.login_required
+    @blp.response(204)
+    @blp.doc(security=[{"bearerAuth": []}])
+    def delete(self):
+        """Revoke the token sent with this request."""
+        auth.revoke_token(auth.bearer_token())

@@ -1,0 +1,116 @@
+"""Fixtures: real embedded PostgreSQL and Valkey, the app, its client and CLI runner.
+
+``TEST_DATABASE_URL`` / ``TEST_REDIS_URL`` point the suite at other servers
+(they are wiped between tests); otherwise it starts embedded ones, with the
+PostgreSQL data under ``instance/postgres-test`` and a fresh database per run.
+"""
+
+import os
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from project import INSTANCE_PATH, create_app
+from project.db import migrations
+from tests.builders import TEST_PASSWORD
+
+TABLES = ("order_items", "orders", "api_tokens", "products", "users")
+
+
+def _fresh_database(url, name):
+    """Drop and re-create ``name`` on the server at ``url``; return its URL."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return psycopg.conninfo.make_conninfo(url, dbname=name)
+
+
+@pytest.fixture(scope="session")
+def services():
+    """URLs of the PostgreSQL and Redis-protocol servers for this run."""
+    from project.devservices import start_postgres, start_valkey
+
+    database_url, redis_url, valkey = os.environ.get("TEST_DATABASE_URL"), os.environ.get("TEST_REDIS_URL"), None
+    if not database_url:
+        _, admin_url = start_postgres(INSTANCE_PATH / "postgres-test", "postgres")
+        database_url = _fresh_database(admin_url, "store_test")
+    if not redis_url:
+        valkey, redis_url = start_valkey()
+    yield {"DATABASE_URL": database_url, "REDIS_URL": redis_url}
+    if valkey is not None:
+        valkey.stop()
+
+
+@pytest.fixture(scope="session")
+def settings(services):
+    """The test configuration mapping passed to ``create_app``."""
+    return {
+        "APP_ENV": "test",
+        "SECRET_KEY": "test-secret-key",
+        "DB_POOL_MAX_SIZE": 10,
+        **services,
+    }
+
+
+@pytest.fixture(scope="session")
+def app(settings):
+    """One app for the session, with the schema migrated."""
+    app = create_app(settings)
+    with app.app_context():
+        migrations.upgrade()
+    return app
+
+
+@pytest.fixture(autouse=True)
+def clean_state(request, services):
+    """Every test starts with empty tables and an empty Redis."""
+    with psycopg.connect(services["DATABASE_URL"], autocommit=True) as conn:
+        exists = conn.execute("SELECT to_regclass('users') IS NOT NULL").fetchone()[0]
+        if exists:
+            conn.execute(sql.SQL("TRUNCATE {} RESTART IDENTITY CASCADE").format(
+                sql.SQL(", ").join(map(sql.Identifier, TABLES))))
+    import redis
+
+    redis.Redis.from_url(services["REDIS_URL"]).flushdb()
+
+
+@pytest.fixture
+def client(app):
+    """A test client for the app."""
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    """A CLI runner for the app's commands."""
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def ctx(app):
+    """An app context, for calling repositories and builders directly."""
+    with app.app_context():
+        yield
+
+
+@pytest.fixture
+def admin(ctx, client):
+    """A signed-in admin: ``{"user", "token", "headers"}``."""
+    from tests.builders import sign_in
+
+    return sign_in(client, role="admin", tier="premium")
+
+
+@pytest.fixture
+def customer(ctx, client):
+    """A signed-in free-tier customer."""
+    from tests.builders import sign_in
+
+    return sign_in(client, email="customer@example.com")
+
+
+@pytest.fixture
+def password():
+    """The password every builder-made account has."""
+    return TEST_PASSWORD
