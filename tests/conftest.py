@@ -114,3 +114,68 @@ def customer(ctx, client):
 def password():
     """The password every builder-made account has."""
     return TEST_PASSWORD
+
+
+def _free_port():
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _service_environment(settings):
+    """The environment for a real gunicorn or RQ worker process of this test run."""
+    keep = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "APP_ENV")}
+    return {**keep, **{k: str(v) for k, v in settings.items()}}
+
+
+@pytest.fixture(scope="session")
+def service_env(app, settings):
+    """Environment variables that make ``wsgi:app`` use this run's servers."""
+    return _service_environment(settings)
+
+
+@pytest.fixture(scope="session")
+def live_server(service_env):
+    """gunicorn serving ``wsgi:app`` with 3 workers on 127.0.0.1; yields its base URL."""
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    port = _free_port()
+    env = {**service_env, "GUNICORN_BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "3"}
+    process = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "wsgi:app"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/health", timeout=1):  # noqa: S310 - loopback
+                break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise RuntimeError("gunicorn did not start") from None
+            time.sleep(0.2)
+    yield base
+    process.terminate()
+    process.wait(30)
+
+
+@pytest.fixture
+def run_worker(service_env):
+    """Run a real RQ worker (``flask rq worker --burst``) until the queues are empty."""
+    import subprocess
+    import sys
+
+    def run():
+        result = subprocess.run(  # noqa: S603
+            [sys.executable, "-m", "flask", "--app", "wsgi", "rq", "worker", "--burst"],
+            env=service_env, capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+        return result
+
+    return run
