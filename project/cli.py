@@ -4,7 +4,7 @@ import os
 
 import click
 from flask import current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 db_cli = AppGroup("db", help="Database schema.")
 users_cli = AppGroup("users", help="Accounts.")
@@ -22,6 +22,7 @@ def db_upgrade():
 
 
 @click.command("seed")
+@with_appcontext
 def seed():
     """Load demo products and accounts (idempotent; refused in production)."""
     from project.store.seed import seed as load
