@@ -4,6 +4,7 @@ import itertools
 from decimal import Decimal
 
 from project.security.passwords import hash_password
+from project.store.orders import repository as orders
 from project.store.products import repository as products
 from project.store.users import repository as users
 
@@ -33,3 +34,9 @@ def make_product(*, name=None, category="kitchen", price="9.99", stock=10, descr
     """Create a product."""
     return products.create_product(name=name or f"Product {next(_counter)}", description=description,
                                    category=category, price=Decimal(price), stock=stock)
+
+
+def make_order(user, *lines):
+    """Place an order for ``user`` through the repository; ``lines`` are ``(product, quantity)`` pairs."""
+    return orders.place_order(user_id=user["id"],
+                              lines=[{"product_id": product["id"], "quantity": qty} for product, qty in lines])

@@ -2,7 +2,8 @@
 
 ``TEST_DATABASE_URL`` / ``TEST_REDIS_URL`` point the suite at other servers
 (they are wiped between tests); otherwise it starts embedded ones, with the
-PostgreSQL data under ``instance/postgres-test`` and a fresh database per run.
+PostgreSQL data under ``instance/postgres-test`` and a database of its own
+per run (dropped at the end), so two runs at once cannot disturb each other.
 """
 
 import os
@@ -18,10 +19,15 @@ from tests.builders import TEST_PASSWORD
 TABLES = ("order_items", "orders", "api_tokens", "products", "users")
 
 
-def _fresh_database(url, name):
-    """Drop and re-create ``name`` on the server at ``url``; return its URL."""
+def _drop_database(url, name):
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def _fresh_database(url, name):
+    """Drop and re-create ``name`` on the server at ``url``; return its URL."""
+    _drop_database(url, name)
+    with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     return psycopg.conninfo.make_conninfo(url, dbname=name)
 
@@ -31,15 +37,19 @@ def services():
     """URLs of the PostgreSQL and Redis-protocol servers for this run."""
     from project.devservices import start_postgres, start_valkey
 
-    database_url, redis_url, valkey = os.environ.get("TEST_DATABASE_URL"), os.environ.get("TEST_REDIS_URL"), None
+    database_url, redis_url = os.environ.get("TEST_DATABASE_URL"), os.environ.get("TEST_REDIS_URL")
+    admin_url = valkey = None
+    database = f"store_test_{os.getpid()}"
     if not database_url:
         _, admin_url = start_postgres(INSTANCE_PATH / "postgres-test", "postgres")
-        database_url = _fresh_database(admin_url, "store_test")
+        database_url = _fresh_database(admin_url, database)
     if not redis_url:
         valkey, redis_url = start_valkey()
     yield {"DATABASE_URL": database_url, "REDIS_URL": redis_url}
     if valkey is not None:
         valkey.stop()
+    if admin_url is not None:
+        _drop_database(admin_url, database)
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ from flask import jsonify, request
 from psycopg_pool import PoolTimeout
 from werkzeug.exceptions import HTTPException
 
-from project.errors import AppError, ServiceUnavailable
+from project.errors import AppError, ServiceUnavailable, ValidationFailed
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -47,14 +47,14 @@ def handle_http_exception(error):
     """Werkzeug's and flask-smorest's HTTP errors (404, 405, 413, webargs' 400/422)."""
     messages = (getattr(error, "data", None) or {}).get("messages")
     errors = _field_errors(messages) if messages else None
-    detail = error.description
-    if error.code == 422:
+    title, detail, slug = error.name, error.description, None
+    if error.code == 422:  # webargs: the same problem type as our own ValidationFailed
+        title, slug = ValidationFailed.title, ValidationFailed.slug
         detail = "The request has invalid fields; see errors."
     elif error.code == 400 and messages:
         detail = "; ".join(str(m) for m in _flatten(messages)) or detail
     headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
-    slug = "validation-error" if error.code == 422 else None
-    return problem(error.code, error.name, detail, slug=slug, errors=errors, headers=headers)
+    return problem(error.code, title, detail, slug=slug, errors=errors, headers=headers)
 
 
 def handle_dependency_down(error):

@@ -10,12 +10,13 @@ import functools
 import hashlib
 import secrets
 
-from flask import current_app, g, request
+from flask import current_app, request
 
 from project import db
 from project.errors import AuthenticationRequired, PermissionDenied
 
 _ANONYMOUS = object()
+_USER_KEY = "store.current_user"
 
 
 def hash_token(token):
@@ -74,11 +75,13 @@ def current_user():
     A presented but invalid, expired or revoked token raises 401 rather than
     falling back to anonymous, so a client learns its token is bad.
     """
-    user = g.get("_current_user", _ANONYMOUS)
+    # Cached per request, not on ``g``: ``g`` lives as long as the app context,
+    # which several requests share when one is already pushed (tests, CLI).
+    user = request.environ.get(_USER_KEY, _ANONYMOUS)
     if user is _ANONYMOUS:
         token = bearer_token()
         user = _lookup_user(token) if token else None
-        g._current_user = user
+        request.environ[_USER_KEY] = user
     return user
 
 
