@@ -63,6 +63,16 @@ def handle_dependency_down(error):
     return handle_app_error(ServiceUnavailable("A service this request depends on is unavailable; retry later."))
 
 
+def handle_data_error(error):
+    """A value PostgreSQL refused (out of range, bad encoding) that validation let through.
+
+    Schemas are meant to catch these first; this net keeps a client's bad
+    value a 4xx, and the warning shows which check is missing.
+    """
+    log.warning("database refused a value: %s", type(error).__name__)
+    return handle_app_error(ValidationFailed("A value in the request cannot be stored."))
+
+
 def handle_unexpected(error):
     """Anything else is our bug: log the stack trace once, tell the client nothing internal."""
     log.exception("unhandled exception")
@@ -93,4 +103,5 @@ def init_app(app):
     app.register_error_handler(HTTPException, handle_http_exception)
     for error in (psycopg.OperationalError, PoolTimeout, redis.ConnectionError, redis.TimeoutError):
         app.register_error_handler(error, handle_dependency_down)
+    app.register_error_handler(psycopg.DataError, handle_data_error)
     app.register_error_handler(Exception, handle_unexpected)

@@ -301,3 +301,14 @@ def test_bearer_scheme_is_case_insensitive(client, customer):
     response = client.get(PROTECTED, headers={"Authorization": f"bearer {customer['token']}"})
 
     assert response.status_code == 200
+
+
+def test_a_bad_token_is_refused_even_on_a_public_endpoint(client, ctx):
+    anonymous = client.get("/api/v1/products")
+    bad = client.get("/api/v1/products", headers={"Authorization": "Bearer not-a-real-token"})
+    assert anonymous.status_code == 200
+    assert bad.status_code == 401 and "Bearer" in bad.headers["WWW-Authenticate"]
+
+
+def test_health_ignores_the_authorization_header(client):
+    assert client.get("/health", headers={"Authorization": "Bearer whatever"}).status_code == 200
