@@ -16,6 +16,7 @@ from project import INSTANCE_PATH, create_app
 from project.db import migrations
 from tests.builders import TEST_PASSWORD
 
+ROOT = INSTANCE_PATH.parent
 TABLES = ("order_items", "orders", "api_tokens", "products", "users")
 
 
@@ -158,7 +159,7 @@ def live_server(service_env):
     env = {**service_env, "GUNICORN_BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "3"}
     process = subprocess.Popen(  # noqa: S603
         [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "wsgi:app"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:
@@ -184,7 +185,7 @@ def run_worker(service_env):
     def run():
         result = subprocess.run(  # noqa: S603
             [sys.executable, "-m", "flask", "--app", "wsgi", "rq", "worker", "--burst"],
-            env=service_env, capture_output=True, text=True, timeout=120)
+            env=service_env, capture_output=True, text=True, timeout=120, cwd=ROOT)
         assert result.returncode == 0, result.stderr
         return result
 

@@ -50,7 +50,8 @@ class ProcessPool:
                 "autocommit": True,
                 "row_factory": dict_row,
                 "application_name": config["SERVICE_NAME"],
-                "options": f"-c statement_timeout={config['DB_STATEMENT_TIMEOUT_MS']}",
+                # UTC sessions: report date ranges and timestamps never depend on the server's zone.
+                "options": f"-c statement_timeout={config['DB_STATEMENT_TIMEOUT_MS']} -c timezone=UTC",
             },
             open=True,
         )

@@ -1,9 +1,12 @@
 """SQL for orders. Placing an order locks the product rows it takes stock from."""
 
+from decimal import Decimal
+
 from project import db
 from project.errors import InsufficientStock, ValidationFailed
 
 ORDER_COLUMNS = "id, user_id, status, total, created_at"
+MAX_TOTAL = Decimal("9999999999.99")  # orders.total is numeric(12, 2)
 
 
 def place_order(*, user_id, lines):
@@ -11,8 +14,9 @@ def place_order(*, user_id, lines):
 
     The product rows are locked (in id order, so concurrent orders cannot
     deadlock) before stock is checked and decremented: two orders can never
-    sell the same unit. Unknown products raise ValidationFailed; too little
-    stock raises InsufficientStock, and nothing is changed.
+    sell the same unit. Unknown products and a total above MAX_TOTAL raise
+    ValidationFailed; too little stock raises InsufficientStock, and nothing
+    is changed.
     """
     wanted = {line["product_id"]: line["quantity"] for line in lines}
     with db.transaction() as conn:
@@ -30,10 +34,13 @@ def place_order(*, user_id, lines):
             raise InsufficientStock(
                 "Not enough stock: " + ", ".join(f"product {pid} has {stock} left" for pid, stock in short.items()),
                 errors={"items": {str(pid): {"available": stock} for pid, stock in short.items()}})
+        total = sum(products[pid]["price"] * qty for pid, qty in wanted.items())
+        if total > MAX_TOTAL:
+            raise ValidationFailed(f"The order total {total} exceeds the maximum of {MAX_TOTAL}; split the order.",
+                                   errors={"items": ["The order total is too large."]})
         cur = conn.cursor()
         cur.executemany("UPDATE products SET stock = stock - %s, updated_at = now() WHERE id = %s",
                         [(qty, pid) for pid, qty in wanted.items()])
-        total = sum(products[pid]["price"] * qty for pid, qty in wanted.items())
         order = conn.execute(
             f"INSERT INTO orders (user_id, total) VALUES (%s, %s) RETURNING {ORDER_COLUMNS}",  # noqa: S608
             (user_id, total),
