@@ -3,6 +3,9 @@
 import multiprocessing
 import os
 
+from project.config import environment_settings
+from project.observability.logging import logging_config_for
+
 port = os.environ.get("PORT", "8000")
 # Heroku and containers need 0.0.0.0; `make run` binds 127.0.0.1 through GUNICORN_BIND.
 bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{port}")
@@ -18,5 +21,6 @@ limit_request_field_size = 8190
 # Recycle workers now and then so a slow leak cannot grow without bound.
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "10000"))
 max_requests_jitter = 1000
-accesslog = "-"
-errorlog = "-"
+# JSON logs for the master and workers, the access line carrying the app's request ID.
+logconfig_dict = logging_config_for(environment_settings())
+logger_class = "project.observability.gunicorn_logging.JsonLogger"

@@ -15,6 +15,7 @@ def create_app(test_config=None):
     """
     app = Flask(__name__, instance_path=str(INSTANCE_PATH), instance_relative_config=True)
     register_settings(app, test_config)
+    register_logging(app)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
@@ -29,12 +30,21 @@ def register_settings(app, test_config):
     load_config(app, test_config)
 
 
+def register_logging(app):
+    """JSON logs for this process (once), with request context on every line."""
+    from project.observability import logging
+
+    logging.init_app(app)
+
+
 def register_extensions(app):
     """Bind the shared resources and extensions to this app."""
     from project import content_type, db, redis_client, tasks
     from project.extensions import api
+    from project.observability import correlation
     from project.security import auth
 
+    correlation.init_app(app)
     content_type.init_app(app)
     db.init_app(app)
     redis_client.init_app(app)
@@ -47,7 +57,7 @@ def register_blueprints(app):
     """Register every feature's blueprint on the Api (so each is documented)."""
     from project import store
     from project.extensions import api
-    from project.observability import health
+    from project.observability import health, problems
     from project.store.orders.routes import blp as orders
     from project.store.products.routes import blp as products
     from project.store.reports.routes import blp as reports
@@ -58,6 +68,7 @@ def register_blueprints(app):
     for blueprint in (users, products, orders, reports, jobs):
         api.register_blueprint(blueprint, url_prefix=f"/api/v1{blueprint.url_prefix}")
     health.init_app(app)
+    problems.init_app(app)
 
 
 def register_errorhandlers(app):

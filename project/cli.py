@@ -63,12 +63,11 @@ def users_create(email, role, tier):
 @click.argument("queues", nargs=-1)
 def rq_worker(burst, queues):
     """Run an RQ worker inside this app (jobs get its database pool and settings)."""
-    from rq import Worker
-
     from project.redis_client import get_redis
+    from project.tasks.worker import ContextWorker
 
     names = list(queues) or current_app.config["RQ_QUEUE_NAMES"]
-    Worker(names, connection=get_redis()).work(burst=burst)
+    ContextWorker(names, connection=get_redis()).work(burst=burst, logging_level=current_app.config["LOG_LEVEL"])
 
 
 def init_app(app):

@@ -7,6 +7,8 @@ with a message that names the variable. Nothing else in the project reads
 
 import os
 
+from project.version import VERSION
+
 ENVIRONMENTS = ("development", "test", "production")
 PLACEHOLDER_SECRET = "dev-only-insecure-secret-key"  # noqa: S105 - refused in production
 
@@ -17,6 +19,10 @@ DEFAULTS = {
     "REDIS_URL": None,
     "PORT": 8000,
     "SERVICE_NAME": "store-api",
+    "VERSION": VERSION,
+    # Logs: JSON lines on stdout; "console" (readable) is allowed in development only.
+    "LOG_LEVEL": "INFO",
+    "LOG_FORMAT": "json",
     # Database pool, per process (a gunicorn sync worker serves one request at a time).
     "DB_POOL_MIN_SIZE": 1,
     "DB_POOL_MAX_SIZE": 4,
@@ -72,6 +78,11 @@ def load_config(app, test_config=None):
     validate(app.config)
 
 
+def environment_settings(environ=os.environ):
+    """Defaults overlaid with the environment, unvalidated: for gunicorn's config, which has no app."""
+    return {**DEFAULTS, **_from_environment(environ)}
+
+
 def _from_environment(environ):
     """Read every known setting that the environment defines, converted to its type."""
     values = {}
@@ -96,6 +107,14 @@ def validate(config):
     env = config["APP_ENV"]
     if env not in ENVIRONMENTS:
         raise ConfigError(f"APP_ENV must be one of {', '.join(ENVIRONMENTS)}, got {env!r}")
+    level = str(config["LOG_LEVEL"]).upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise ConfigError(f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {config['LOG_LEVEL']!r}")
+    config["LOG_LEVEL"] = level
+    if config["LOG_FORMAT"] not in ("json", "console"):
+        raise ConfigError(f"LOG_FORMAT must be json or console, got {config['LOG_FORMAT']!r}")
+    if config["LOG_FORMAT"] == "console" and env != "development":
+        raise ConfigError("LOG_FORMAT=console is for development only; logs are JSON everywhere else")
     if env == "production":
         for name in PRODUCTION_REQUIRED:
             value = config.get(name)

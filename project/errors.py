@@ -2,14 +2,14 @@
 
 
 class AppError(Exception):
-    """An error the client can act on: an HTTP status, a short title, a detail.
+    """An error the client can act on: an HTTP status and a detail.
 
-    ``slug`` names the problem type (``/problems/<slug>``); ``errors`` holds
-    field-level messages; ``headers`` are added to the response.
+    ``slug`` names the problem type (``/problems/<slug>``, titled in
+    ``project.observability.problems``); ``errors`` is a list of
+    ``{"field": JSON pointer, "message"}``; ``headers`` go on the response.
     """
 
     status = 400
-    title = "Bad request"
     slug = "bad-request"
 
     def __init__(self, detail, *, errors=None, headers=None):
@@ -24,7 +24,6 @@ class ValidationFailed(AppError):
     """The request is well-formed but a field's value is not acceptable."""
 
     status = 422
-    title = "Validation failed"
     slug = "validation-error"
 
 
@@ -32,7 +31,6 @@ class AuthenticationRequired(AppError):
     """No valid credential was presented."""
 
     status = 401
-    title = "Authentication required"
     slug = "authentication-required"
 
     def __init__(self, detail, *, error="invalid_token"):
@@ -44,7 +42,6 @@ class PermissionDenied(AppError):
     """The caller is known but may not do this."""
 
     status = 403
-    title = "Forbidden"
     slug = "forbidden"
 
 
@@ -52,7 +49,6 @@ class NotFound(AppError):
     """The resource does not exist, or the caller may not know it does."""
 
     status = 404
-    title = "Not found"
     slug = "not-found"
 
 
@@ -60,14 +56,12 @@ class Conflict(AppError):
     """The request conflicts with the resource's current state."""
 
     status = 409
-    title = "Conflict"
     slug = "conflict"
 
 
 class InsufficientStock(Conflict):
     """An order asks for more of a product than is in stock."""
 
-    title = "Insufficient stock"
     slug = "insufficient-stock"
 
 
@@ -75,7 +69,6 @@ class ServiceUnavailable(AppError):
     """A dependency is down; the client may retry later."""
 
     status = 503
-    title = "Service unavailable"
     slug = "service-unavailable"
 
     def __init__(self, detail, *, retry_after=5):

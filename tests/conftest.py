@@ -187,6 +187,7 @@ def run_worker(service_env):
             [sys.executable, "-m", "flask", "--app", "wsgi", "rq", "worker", "--burst"],
             env=service_env, capture_output=True, text=True, timeout=120, cwd=ROOT)
         assert result.returncode == 0, result.stderr
+        print(result.stdout, result.stderr)  # the worker's log lines, shown when a test fails
         return result
 
     return run

@@ -1,11 +1,13 @@
-"""The one error handler: every failure becomes a JSON problem (RFC 9457 shape).
+"""The one error handler: every failure becomes RFC 9457 ``application/problem+json``.
 
-Client mistakes keep their 4xx status and say what was wrong; an unexpected
-exception is logged once with its stack trace and answered 500 without any
-internals. A database or Redis outage answers 503 with ``Retry-After``.
+Each answer carries ``request_id`` and a short ``reference_id``; each error
+is logged exactly once with that reference (5xx with the stack trace), so a
+reference read out on a support call finds one log line. Client mistakes
+keep their 4xx status; an unexpected exception is a 500 that says nothing
+internal; PostgreSQL or Redis unreachable is a 503 with ``Retry-After``.
 """
 
-import logging
+import secrets
 
 import psycopg
 import redis
@@ -14,19 +16,37 @@ from psycopg_pool import PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from project.errors import AppError, ServiceUnavailable, ValidationFailed
+from project.observability.correlation import get_request_id
+from project.observability.logging import get_logger
+from project.observability.problems import PROBLEMS, SLUG_BY_STATUS
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 PROBLEM_JSON = "application/problem+json"
+REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U to misread
 
 
-def problem(status, title, detail, *, slug=None, errors=None, headers=None):
-    """Build a problem+json response."""
+def new_reference_id():
+    """A short, unique-enough, readable reference such as ``7K3M-9QX2-4T``."""
+    raw = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(10))
+    return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
+
+
+def problem(status, detail, *, slug=None, title=None, errors=None, headers=None, exc_info=None):
+    """Log the error once, then answer problem+json with request and reference IDs."""
+    slug = slug or SLUG_BY_STATUS.get(status)
+    reference_id = new_reference_id()
+    if status >= 500:
+        log.error("request_failed", status=status, problem=slug, reference_id=reference_id, exc_info=exc_info)
+    else:
+        log.info("request_rejected", status=status, problem=slug, reference_id=reference_id)
     body = {
         "type": f"/problems/{slug}" if slug else "about:blank",
-        "title": title,
+        "title": title or (PROBLEMS[slug][1] if slug else "Error"),
         "status": status,
         "detail": detail,
         "instance": request.path,
+        "request_id": get_request_id(),
+        "reference_id": reference_id,
     }
     if errors:
         body["errors"] = errors
@@ -37,64 +57,60 @@ def problem(status, title, detail, *, slug=None, errors=None, headers=None):
     return response
 
 
+def field_errors(messages, pointer="", location=None):
+    """marshmallow/webargs messages as a list of ``{"field": JSON pointer, "message", "in"}``."""
+    if isinstance(messages, dict):
+        found = []
+        for key, value in messages.items():
+            escaped = str(key).replace("~", "~0").replace("/", "~1")
+            child = pointer if key == "_schema" else f"{pointer}/{escaped}"
+            found.extend(field_errors(value, child, location))
+        return found
+    if isinstance(messages, list | tuple) and not all(isinstance(m, str) for m in messages):
+        return [error for item in messages for error in field_errors(item, pointer, location)]
+    items = messages if isinstance(messages, list | tuple) else [messages]
+    return [{"field": pointer or "/", "message": str(message), "in": location} for message in items]
+
+
 def handle_app_error(error):
     """A domain error raised by our own code."""
-    return problem(error.status, error.title, error.detail, slug=error.slug,
-                   errors=error.errors, headers=error.headers)
+    return problem(error.status, error.detail, slug=error.slug, errors=error.errors, headers=error.headers)
 
 
 def handle_http_exception(error):
-    """Werkzeug's and flask-smorest's HTTP errors (404, 405, 413, webargs' 400/422)."""
-    messages = (getattr(error, "data", None) or {}).get("messages")
-    errors = _field_errors(messages) if messages else None
-    title, detail, slug = error.name, error.description, None
-    if error.code == 422:  # webargs: the same problem type as our own ValidationFailed
-        title, slug = ValidationFailed.title, ValidationFailed.slug
+    """Werkzeug's and flask-smorest's HTTP errors: 400, 404, 405, 413, 415, webargs' 422, 429."""
+    messages = (getattr(error, "data", None) or {}).get("messages") or {}
+    errors = [e for location, fields in messages.items() for e in field_errors(fields, "", location)]
+    detail = error.description
+    if error.code == 422:
         detail = "The request has invalid fields; see errors."
-    elif error.code == 400 and messages:
-        detail = "; ".join(str(m) for m in _flatten(messages)) or detail
+    elif error.code == 400 and errors:
+        detail = "; ".join(e["message"] for e in errors)
+        errors = None
     headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
-    return problem(error.code, title, detail, slug=slug, errors=errors, headers=headers)
+    return problem(error.code, detail, title=None if error.code in SLUG_BY_STATUS else error.name,
+                   errors=errors, headers=headers)
 
 
 def handle_dependency_down(error):
-    """PostgreSQL or Redis unreachable: a retryable 503, logged without the connection string."""
-    log.error("dependency unavailable: %s", type(error).__name__)
-    return handle_app_error(ServiceUnavailable("A service this request depends on is unavailable; retry later."))
+    """PostgreSQL or Redis unreachable: a retryable 503 (logged with the trace, no connection string)."""
+    unavailable = ServiceUnavailable("A service this request depends on is unavailable; retry later.")
+    return problem(503, unavailable.detail, headers=unavailable.headers, exc_info=error)
 
 
 def handle_data_error(error):
     """A value PostgreSQL refused (out of range, bad encoding) that validation let through.
 
     Schemas are meant to catch these first; this net keeps a client's bad
-    value a 4xx, and the warning shows which check is missing.
+    value a 4xx, and the log line shows which check is missing.
     """
-    log.warning("database refused a value: %s", type(error).__name__)
+    log.warning("database_refused_value", error_type=type(error).__name__)
     return handle_app_error(ValidationFailed("A value in the request cannot be stored."))
 
 
 def handle_unexpected(error):
-    """Anything else is our bug: log the stack trace once, tell the client nothing internal."""
-    log.exception("unhandled exception")
-    return problem(500, "Internal server error", "An unexpected error occurred.")
-
-
-def _field_errors(messages):
-    """Webargs messages are keyed by location (json, query); clients want fields."""
-    merged = {}
-    for location, fields in messages.items():
-        merged.update(fields if isinstance(fields, dict) else {location: fields})
-    return merged
-
-
-def _flatten(messages):
-    for value in messages.values():
-        if isinstance(value, dict):
-            yield from _flatten(value)
-        elif isinstance(value, list):
-            yield from value
-        else:
-            yield value
+    """Anything else is our bug: logged once with its stack trace, answered without internals."""
+    return problem(500, "An unexpected error occurred. Quote the reference_id if you contact us.", exc_info=error)
 
 
 def init_app(app):

@@ -14,6 +14,7 @@ from flask import current_app, request
 
 from project import db
 from project.errors import AuthenticationRequired, PermissionDenied
+from project.observability import context
 
 _ANONYMOUS = object()
 _USER_KEY = "store.current_user"
@@ -82,6 +83,8 @@ def current_user():
         token = bearer_token()
         user = _lookup_user(token) if token else None
         request.environ[_USER_KEY] = user
+        if user is not None:
+            context.update(user_id=user["id"])
     return user
 
 

@@ -8,6 +8,7 @@ app once and runs every job inside its app context.
 from flask import current_app
 from rq import Queue
 
+from project.observability.correlation import get_request_id, get_trace_context
 from project.redis_client import get_redis
 
 
@@ -22,11 +23,13 @@ def get_queue(name="default"):
 
 
 def enqueue(func, *args, queue="default", user_id=None, timeout=None, **kwargs):
-    """Enqueue ``func(*args, **kwargs)``; the job remembers who asked for it."""
+    """Enqueue ``func(*args, **kwargs)``; the job carries who asked and the request's correlation."""
+    trace = get_trace_context()
     return get_queue(queue).enqueue(
         func, *args, **kwargs,
         job_timeout=timeout,
         result_ttl=current_app.config["JOB_RESULT_TTL"],
         failure_ttl=current_app.config["JOB_RESULT_TTL"],
-        meta={"user_id": user_id},
+        meta={"user_id": user_id, "request_id": get_request_id(), "traceparent": trace.traceparent,
+              "tracestate": trace.tracestate},
     )

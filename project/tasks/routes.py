@@ -33,7 +33,8 @@ def describe(job):
     return {
         "job_id": job.id, "status": status,
         "result": job.return_value() if status == "finished" else None,
-        "error": error, "enqueued_at": job.enqueued_at, "ended_at": job.ended_at,
+        "error": error, "reference_id": job.meta.get("reference_id") if status == "failed" else None,
+        "enqueued_at": job.enqueued_at, "ended_at": job.ended_at,
     }
 
 

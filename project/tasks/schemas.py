@@ -10,5 +10,6 @@ class JobSchema(Schema):
     status = fields.String(metadata={"example": "queued"})
     result = fields.Raw(allow_none=True, metadata={"description": "The job's result once finished."})
     error = fields.String(allow_none=True, metadata={"description": "What went wrong, once failed."})
+    reference_id = fields.String(allow_none=True, metadata={"description": "Finds the failure in the logs."})
     enqueued_at = fields.DateTime(allow_none=True)
     ended_at = fields.DateTime(allow_none=True)

@@ -41,7 +41,7 @@ def test_unexpected_error_is_500_without_internals(broken_app):
     response = broken_app.test_client().get("/boom")
     body = response.get_json()
     assert response.status_code == 500 and response.mimetype == PROBLEM
-    assert body["detail"] == "An unexpected error occurred."
+    assert body["detail"].startswith("An unexpected error occurred.")
     assert "hunter2" not in response.get_data(as_text=True)
     assert "Traceback" not in response.get_data(as_text=True)
 

@@ -16,9 +16,9 @@ import pytest
 from project import db
 from project.security.auth import issue_token
 from tests.builders import make_order, make_product, make_user
+from tests.problems import assert_problem, error_fields
 
 ORDERS = "/api/v1/orders"
-PROBLEM_JSON = "application/problem+json"
 
 
 def stock_of(product):
@@ -39,12 +39,6 @@ def order_body(*lines):
     return {"items": [{"product_id": product["id"], "quantity": qty} for product, qty in lines]}
 
 
-def assert_problem(response, status):
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == PROBLEM_JSON
-    body = response.get_json()
-    assert body["status"] == status
-    return body
 
 
 # --- placing an order ---------------------------------------------------------------------------------------------
@@ -116,7 +110,7 @@ def test_unknown_top_level_field_is_refused(client, customer):
     problem = assert_problem(client.post(ORDERS, json={**order_body((cup, 1)), "coupon": "FREE"},
                                          headers=customer["headers"]), 422)
 
-    assert "coupon" in problem["errors"]
+    assert "coupon" in error_fields(problem)
     assert stock_of(cup) == 5
     assert order_count() == 0
 
@@ -163,7 +157,8 @@ def test_insufficient_stock_is_a_conflict_naming_the_product(client, customer):
     problem = assert_problem(client.post(ORDERS, json=order_body((cup, 3)), headers=customer["headers"]), 409)
 
     assert f"product {cup['id']} has 2 left" in problem["detail"]
-    assert problem["errors"] == {"items": {str(cup["id"]): {"available": 2}}}
+    assert problem["errors"] == [{"field": "/items/0/quantity", "message": f"Only 2 left of product {cup['id']}.",
+                                  "in": "json", "available": 2}]
     assert stock_of(cup) == 2
     assert order_count() == 0
 

