@@ -44,6 +44,9 @@ DEFAULTS = {
     "OPENAPI_JSON_PATH": "openapi.json",
     "OPENAPI_SWAGGER_UI_PATH": "/docs",
     "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+    # Outbound: each new order is POSTed here by a background job when set.
+    "WEBHOOK_URL": None,
+    "WEBHOOK_TIMEOUT": 5.0,
     # Demo data (flask seed); never used in production.
     "SEED_ADMIN_EMAIL": "admin@example.com",
     "SEED_ADMIN_PASSWORD": "admin-password",
@@ -54,7 +57,7 @@ DEFAULTS = {
 INTEGERS = ("PORT", "DB_POOL_MIN_SIZE", "DB_POOL_MAX_SIZE", "DB_STATEMENT_TIMEOUT_MS",
             "MAX_CONTENT_LENGTH", "TOKEN_TTL_SECONDS", "PASSWORD_MIN_LENGTH",
             "REPORT_JOB_TIMEOUT", "JOB_RESULT_TTL")
-FLOATS = ("DB_POOL_TIMEOUT",)
+FLOATS = ("DB_POOL_TIMEOUT", "WEBHOOK_TIMEOUT")
 PRODUCTION_REQUIRED = ("SECRET_KEY", "DATABASE_URL", "REDIS_URL")
 PLACEHOLDERS = {"", PLACEHOLDER_SECRET, "changeme", "change-me", "secret", "dev"}
 

@@ -148,7 +148,13 @@ def service_env(app, settings):
 
 
 @pytest.fixture(scope="session")
-def live_server(service_env):
+def live_server_log(tmp_path_factory):
+    """The file that the ``live_server`` gunicorn writes its stdout and stderr (JSON log lines) to."""
+    return tmp_path_factory.mktemp("gunicorn") / "gunicorn.log"
+
+
+@pytest.fixture(scope="session")
+def live_server(service_env, live_server_log):
     """gunicorn serving ``wsgi:app`` with 3 workers on 127.0.0.1; yields its base URL."""
     import subprocess
     import sys
@@ -157,9 +163,10 @@ def live_server(service_env):
 
     port = _free_port()
     env = {**service_env, "GUNICORN_BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "3"}
+    output = live_server_log.open("ab")
     process = subprocess.Popen(  # noqa: S603
         [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "wsgi:app"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
+        env=env, stdout=output, stderr=subprocess.STDOUT, cwd=ROOT)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:
@@ -174,18 +181,23 @@ def live_server(service_env):
     yield base
     process.terminate()
     process.wait(30)
+    output.close()
 
 
 @pytest.fixture
 def run_worker(service_env):
-    """Run a real RQ worker (``flask rq worker --burst``) until the queues are empty."""
+    """Run a real RQ worker (``flask rq worker --burst``) until the queues are empty.
+
+    ``run(**env)`` adds settings to the worker's environment (e.g. ``WEBHOOK_URL``);
+    the result's ``stdout`` holds the worker's JSON log lines.
+    """
     import subprocess
     import sys
 
-    def run():
+    def run(**env):
         result = subprocess.run(  # noqa: S603
             [sys.executable, "-m", "flask", "--app", "wsgi", "rq", "worker", "--burst"],
-            env=service_env, capture_output=True, text=True, timeout=120, cwd=ROOT)
+            env={**service_env, **env}, capture_output=True, text=True, timeout=120, cwd=ROOT)
         assert result.returncode == 0, result.stderr
         print(result.stdout, result.stderr)  # the worker's log lines, shown when a test fails
         return result
