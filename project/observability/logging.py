@@ -23,6 +23,7 @@ REDACTED = "[REDACTED]"
 # "password=hunter2", "token: abc", "Authorization: Bearer x" inside free text (messages, exception text).
 SECRET_IN_TEXT = re.compile(
     r"""(?i)\b(passw\w*|\w*token|secret\w*|authorization|api_?key)(\W{0,3}[:=]\s*["']?)(bearer\s+)?[^\s,;&'"]+""")
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")  # rq colours its lines on a terminal
 RESERVED = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 _configured = []
 
@@ -78,7 +79,7 @@ class StoreJsonFormatter(JsonFormatter):
                 "stacktrace": redact_text("".join(traceback.format_exception(kind, error, tb))),
             }
         if isinstance(log_data.get("message"), str):
-            log_data["message"] = redact_text(log_data["message"])
+            log_data["message"] = redact_text(ANSI_ESCAPE.sub("", log_data["message"]))
         for key, value in list(log_data.items()):
             if SENSITIVE_KEY.search(key):
                 log_data[key] = REDACTED
