@@ -10,10 +10,12 @@ import os
 
 import psycopg
 import pytest
+import redis
 from psycopg import sql
 
 from project import INSTANCE_PATH, create_app
 from project.db import migrations
+from project.observability import context
 from tests.builders import TEST_PASSWORD
 
 ROOT = INSTANCE_PATH.parent
@@ -81,9 +83,8 @@ def clean_state(request, services):
         if exists:
             conn.execute(sql.SQL("TRUNCATE {} RESTART IDENTITY CASCADE").format(
                 sql.SQL(", ").join(map(sql.Identifier, TABLES))))
-    import redis
-
     redis.Redis.from_url(services["REDIS_URL"]).flushdb()
+    context.clear()  # a request ID made outside a request must not leak into the next test
 
 
 @pytest.fixture

@@ -33,6 +33,11 @@ def update(**values):
     _context.set({**_context.get(), **values})
 
 
+def clear():
+    """Forget everything bound in this context (a fresh start, e.g. between tests)."""
+    _context.set(MappingProxyType({}))
+
+
 @contextlib.contextmanager
 def bind(**values):
     """Bind the given values for a block of code (a ``with`` statement)."""

@@ -20,11 +20,14 @@ from project.observability import context
 CONTEXT_FIELDS = ("request_id", "trace_id", "span_id", "user_id", "method", "route", "path", "job_id", "queue")
 SENSITIVE_KEY = re.compile(r"passw|token|authorization|cookie|secret|session|credential|api_?key|(^|_)key$", re.I)
 REDACTED = "[REDACTED]"
-# "password=hunter2", "token: abc", "Authorization: Bearer x" inside free text (messages, exception text).
+# "password=hunter2", "token: abc", "Authorization: Basic x", "Cookie: sid=x" in free text (messages, exceptions).
 SECRET_IN_TEXT = re.compile(
-    r"""(?i)\b(passw\w*|\w*token|secret\w*|authorization|api_?key)(\W{0,3}[:=]\s*["']?)(bearer\s+)?[^\s,;&'"]+""")
+    r"""(?i)\b(passw\w*|\w*token|secret\w*|authorization|api_?key|cookie|session\w*|credential\w*)"""
+    r"""(\W{0,3}[:=]\s*["']?)((?:bearer|basic|digest|token)\s+)?[^\s,;&'"]+""")
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")  # rq colours its lines on a terminal
-RESERVED = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+# Keywords that would clash with LogRecord attributes or overwrite the contract's own fields get a "field_" prefix.
+RESERVED = frozenset(logging.makeLogRecord({}).__dict__) | {
+    "message", "asctime", "level", "logger", "timestamp", "service", "version", "environment", "exception", "event"}
 _configured = []
 
 
@@ -71,6 +74,13 @@ class StoreJsonFormatter(JsonFormatter):
         """Add the standard fields, then the exception as data and masked extras."""
         message_dict.pop("exc_info", None)  # replaced by the structured field below
         super().add_fields(log_data, record, message_dict)
+        if isinstance(log_data.get("message"), str):
+            log_data["message"] = redact_text(ANSI_ESCAPE.sub("", log_data["message"]))
+        for key, value in list(log_data.items()):
+            if SENSITIVE_KEY.search(key):
+                log_data[key] = REDACTED
+            elif isinstance(value, dict | list | tuple):
+                log_data[key] = redact(value)
         if record.exc_info and record.exc_info[0] is not None:
             kind, error, tb = record.exc_info
             log_data["exception"] = {
@@ -78,13 +88,6 @@ class StoreJsonFormatter(JsonFormatter):
                 "message": redact_text(str(error)),
                 "stacktrace": redact_text("".join(traceback.format_exception(kind, error, tb))),
             }
-        if isinstance(log_data.get("message"), str):
-            log_data["message"] = redact_text(ANSI_ESCAPE.sub("", log_data["message"]))
-        for key, value in list(log_data.items()):
-            if SENSITIVE_KEY.search(key):
-                log_data[key] = REDACTED
-            elif isinstance(value, dict | list | tuple) and key != "exception":
-                log_data[key] = redact(value)
 
 
 class StdoutHandler(logging.StreamHandler):
@@ -108,7 +111,8 @@ def logging_config(*, level="INFO", fmt="json", service="store-api", version="0"
     """The ``dictConfig`` mapping for every process (also given to gunicorn as ``logconfig_dict``)."""
     formatters = {
         "json": {"()": StoreJsonFormatter, "service": service, "version": version, "environment": environment},
-        "console": {"format": "%(asctime)s %(levelname)-7s %(name)s [%(request_id)s] %(message)s",
+        # Built through "()" so ``defaults`` reaches Formatter on Python 3.11 (dictConfig reads it only from 3.12).
+        "console": {"()": logging.Formatter, "fmt": "%(asctime)s %(levelname)-7s %(name)s [%(request_id)s] %(message)s",
                     "defaults": {"request_id": "-"}},
     }
     handler = {"()": StdoutHandler, "formatter": fmt, "filters": ["context"]}
@@ -150,22 +154,26 @@ class EventLogger:
         """Wrap the standard logger ``name``."""
         self.logger = logging.getLogger(name)
 
-    def log(self, level, event, *, exc_info=None, **fields):
-        """Log ``event`` at ``level`` with ``fields`` as structured data (secret keys masked)."""
+    def _emit(self, level, event, exc_info, fields):
         extra = {("field_" + k if k in RESERVED else k): v for k, v in fields.items()}
-        self.logger.log(level, event, exc_info=exc_info, extra={"event": event, **extra})
+        # stacklevel 3: the record names our caller's caller (the code that logged), not this wrapper.
+        self.logger.log(level, event, exc_info=exc_info, extra={"event": event, **extra}, stacklevel=3)
 
-    def info(self, event, **fields):
+    def log(self, level, event, /, *, exc_info=None, **fields):
+        """Log ``event`` at ``level`` with ``fields`` as structured data (secret keys masked)."""
+        self._emit(level, event, exc_info, fields)
+
+    def info(self, event, /, *, exc_info=None, **fields):
         """Log an informational event."""
-        self.log(logging.INFO, event, **fields)
+        self._emit(logging.INFO, event, exc_info, fields)
 
-    def warning(self, event, **fields):
+    def warning(self, event, /, *, exc_info=None, **fields):
         """Log something worth a look."""
-        self.log(logging.WARNING, event, **fields)
+        self._emit(logging.WARNING, event, exc_info, fields)
 
-    def error(self, event, **fields):
+    def error(self, event, /, *, exc_info=None, **fields):
         """Log a failure (pass ``exc_info=True`` inside an ``except`` for the stack trace)."""
-        self.log(logging.ERROR, event, **fields)
+        self._emit(logging.ERROR, event, exc_info, fields)
 
 
 def get_logger(name):

@@ -4,6 +4,7 @@ import psycopg
 import pytest
 
 from project import create_app
+from project.observability import context
 from project.observability.errors import handle_data_error
 
 PROBLEM = "application/problem+json"
@@ -19,7 +20,8 @@ def broken_app(settings, tmp_path):
     def boom():
         raise RuntimeError("secret internals: password=hunter2")
 
-    return app
+    yield app
+    app.extensions["db"].close()  # stop its pool's reconnect attempts
 
 
 def test_database_down_is_503_with_retry_after(broken_app):
@@ -55,6 +57,7 @@ def test_unknown_route_and_method_are_problems(client):
 
 
 def test_a_value_the_database_refuses_is_a_client_error(app):
-    with app.test_request_context("/api/v1/products"):
+    # bind(): the request ID made up outside a real request must not outlive this test.
+    with app.test_request_context("/api/v1/products"), context.bind():
         response = handle_data_error(psycopg.errors.NumericValueOutOfRange())
     assert response.status_code == 422 and response.mimetype == PROBLEM
