@@ -41,10 +41,11 @@ def register_extensions(app):
     """Bind the shared resources and extensions to this app."""
     from project import content_type, db, redis_client, tasks
     from project.extensions import api
-    from project.observability import correlation
+    from project.observability import correlation, metrics
     from project.security import auth
 
     correlation.init_app(app)
+    metrics.init_app(app)
     content_type.init_app(app)
     db.init_app(app)
     redis_client.init_app(app)

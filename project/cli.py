@@ -1,4 +1,4 @@
-"""Flask CLI commands: ``db upgrade``, ``seed``, ``users create``, ``rq worker``."""
+"""Flask CLI commands: ``db upgrade``, ``db top``, ``seed``, ``users create``, ``rq worker``."""
 
 import os
 
@@ -19,6 +19,25 @@ def db_upgrade():
 
     applied = migrations.upgrade()
     click.echo(f"applied: {', '.join(applied)}" if applied else "database is up to date")
+
+
+@db_cli.command("top")
+@click.option("--limit", type=click.IntRange(min=1), default=10, show_default=True, help="How many statements.")
+def db_top(limit):
+    """The heaviest queries by total time, from pg_stat_statements (exit 1 when it is not enabled)."""
+    from project.db import stat_statements
+
+    try:
+        created, rows = stat_statements.top(limit=limit)
+    except stat_statements.Unavailable as exc:
+        raise click.ClickException(str(exc)) from None
+    if created:
+        click.echo("created the pg_stat_statements extension in this database")
+    click.echo(f"{'calls':>10} {'total ms':>12} {'mean ms':>10} {'rows':>10}  query")
+    for row in rows:
+        query = " ".join(row["query"].split())
+        query = query if len(query) <= 80 else query[:77] + "..."
+        click.echo(f"{row['calls']:>10} {row['total_ms']:>12.1f} {row['mean_ms']:>10.2f} {row['rows']:>10}  {query}")
 
 
 @click.command("seed")

@@ -154,35 +154,73 @@ def live_server_log(tmp_path_factory):
     return tmp_path_factory.mktemp("gunicorn") / "gunicorn.log"
 
 
+class Gunicorn:
+    """A real gunicorn (``gunicorn.conf.py``) on a free loopback port, its output in a log file."""
+
+    def __init__(self, env, log_file, app="wsgi:app", workers=2):
+        import subprocess
+        import sys
+
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_file = log_file
+        self._output = log_file.open("ab")
+        self.process = subprocess.Popen(  # noqa: S603
+            [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", app],
+            env={**env, "GUNICORN_BIND": f"127.0.0.1:{self.port}", "WEB_CONCURRENCY": str(workers)},
+            stdout=self._output, stderr=subprocess.STDOUT, cwd=ROOT)
+        self._wait_until_serving()
+
+    def _wait_until_serving(self, timeout=30):
+        import time
+        import urllib.request
+
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with urllib.request.urlopen(f"{self.url}/health", timeout=1):  # noqa: S310 - loopback
+                    return
+            except OSError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError(f"gunicorn did not start:\n{self.log_file.read_text()[-3000:]}") from None
+                time.sleep(0.2)
+
+    def stop(self):
+        """SIGTERM, then wait for a graceful exit (SIGKILL after 30 s)."""
+        import subprocess
+
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._output.close()
+
+
 @pytest.fixture(scope="session")
 def live_server(service_env, live_server_log):
-    """gunicorn serving ``wsgi:app`` with 3 workers on 127.0.0.1; yields its base URL."""
-    import subprocess
-    import sys
-    import time
-    import urllib.request
+    """gunicorn serving ``wsgi:app`` with 3 workers on 127.0.0.1, for the whole run; yields its base URL."""
+    server = Gunicorn(service_env, live_server_log, workers=3)
+    yield server.url
+    server.stop()
 
-    port = _free_port()
-    env = {**service_env, "GUNICORN_BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "3"}
-    output = live_server_log.open("ab")
-    process = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "wsgi:app"],
-        env=env, stdout=output, stderr=subprocess.STDOUT, cwd=ROOT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(f"{base}/health", timeout=1):  # noqa: S310 - loopback
-                break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                raise RuntimeError("gunicorn did not start") from None
-            time.sleep(0.2)
-    yield base
-    process.terminate()
-    process.wait(30)
-    output.close()
+
+@pytest.fixture
+def start_gunicorn(service_env, tmp_path):
+    """Start a gunicorn of this test's own: ``start_gunicorn(workers=2, app="wsgi:app", **env)``; stopped after."""
+    servers = []
+
+    def start(*, workers=2, app="wsgi:app", **env):
+        server = Gunicorn({**service_env, **env}, tmp_path / f"gunicorn-{len(servers)}.log", app=app, workers=workers)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
 
 
 @pytest.fixture

@@ -3,7 +3,8 @@
 The pool is created on first use in each process, so a gunicorn worker or an
 RQ work horse never shares a connection with its parent across ``fork()``.
 Connections are in autocommit mode: a read is one round trip; writes that
-must be atomic use ``transaction()``.
+must be atomic use ``transaction()``. Every statement is timed and named by
+``instrumentation``; ``pool_metrics`` reports the pool's figures.
 """
 
 import atexit
@@ -14,6 +15,8 @@ from contextlib import contextmanager
 from flask import current_app
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
+
+from project.db import instrumentation, pool_metrics
 
 
 class ProcessPool:
@@ -38,8 +41,14 @@ class ProcessPool:
                     atexit.register(self.close)
         return self._pool
 
+    def peek(self):
+        """The pool of the current process if it has one already, else None (for metrics: never connects)."""
+        return self._pool if self._pid == os.getpid() else None
+
     def _create(self):
         config = self._config
+        # Every statement on these connections is timed and named (project/db/instrumentation.py).
+        cursor = instrumentation.cursor_class(slow_query_ms=config["SLOW_QUERY_MS"], sql_log=config["SQL_LOG"])
         return ConnectionPool(
             config["DATABASE_URL"],
             min_size=config["DB_POOL_MIN_SIZE"],
@@ -49,6 +58,7 @@ class ProcessPool:
             kwargs={
                 "autocommit": True,
                 "row_factory": dict_row,
+                "cursor_factory": cursor,
                 "application_name": config["SERVICE_NAME"],
                 # UTC sessions: report date ranges and timestamps never depend on the server's zone.
                 "options": f"-c statement_timeout={config['DB_STATEMENT_TIMEOUT_MS']} -c timezone=UTC",
@@ -65,8 +75,10 @@ class ProcessPool:
 
 
 def init_app(app):
-    """Attach the per-process pool holder to the app."""
+    """Attach the per-process pool holder to the app; report its figures after each request."""
     app.extensions["db"] = ProcessPool(app.config)
+    instrumentation.init_app(app)
+    pool_metrics.init_app(app)
 
 
 def get_pool():

@@ -16,6 +16,7 @@ from psycopg_pool import PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from project.errors import AppError, ServiceUnavailable, ValidationFailed
+from project.observability import metrics
 from project.observability.correlation import get_request_id
 from project.observability.logging import get_logger
 from project.observability.problems import PROBLEMS, SLUG_BY_STATUS
@@ -31,11 +32,19 @@ def new_reference_id():
     return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
 
 
-def problem(status, detail, *, slug=None, title=None, errors=None, headers=None, exc_info=None):
-    """Log the error once, then answer problem+json with request and reference IDs."""
+def problem(status, detail, *, slug=None, title=None, errors=None, headers=None, exc_info=None, extra=None,
+            expected=False):
+    """Log the error once, then answer problem+json with request and reference IDs.
+
+    ``extra`` adds extension members (RFC 9457 section 3.2); ``expected`` logs a 5xx
+    that is part of normal operation (a readiness probe saying "not ready") as a warning.
+    """
     slug = slug or SLUG_BY_STATUS.get(status)
     reference_id = new_reference_id()
-    if status >= 500:
+    metrics.problem_answered(status, slug)
+    if expected:
+        log.warning("request_rejected", status=status, problem=slug, reference_id=reference_id)
+    elif status >= 500:
         log.error("request_failed", status=status, problem=slug, reference_id=reference_id, exc_info=exc_info)
     else:
         log.info("request_rejected", status=status, problem=slug, reference_id=reference_id)
@@ -50,6 +59,7 @@ def problem(status, detail, *, slug=None, title=None, errors=None, headers=None,
     }
     if errors:
         body["errors"] = errors
+    body.update(extra or {})
     response = jsonify(body)
     response.status_code = status
     response.mimetype = PROBLEM_JSON

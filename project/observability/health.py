@@ -1,30 +1,389 @@
-"""Health endpoints. ``/health`` is cheap: it touches no dependency."""
+"""Health: ``/health``, ``/health/live``, ``/health/ready`` and ``/health/details``.
 
+``/health`` and ``/health/live`` touch no dependency: an outage of the
+database must not get healthy pods restarted. ``/health/ready`` and
+``/health/details`` run the component checks: together, each under its own
+timeout, all under one deadline (``HEALTH_TIMEOUT``), and the result is
+reused for ``HEALTH_CACHE_SECONDS`` so a storm of probes costs one check per
+process.
+
+Statuses, from best to worst: UP, DEGRADED, DOWN. A critical component DOWN
+(the database) makes the service DOWN, and not ready; any other component
+not UP (Redis, queues, and later the cache and circuit breakers) makes it
+DEGRADED, still ready. While draining after SIGTERM, ready answers 503.
+"""
+
+import concurrent.futures
+import contextvars
+import hmac
+import os
+import platform
+import threading
+import time
+from datetime import UTC, datetime
+from functools import cache
+from importlib import metadata
+from pathlib import Path
+
+import redis
+from flask import current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
+from prometheus_client.core import GaugeMetricFamily
+from rq import Queue, Worker
+from rq.job import Job
 
-blp = Blueprint("health", __name__, url_prefix="/health", description="Probes for load balancers and orchestrators.")
+from project import db
+from project.db import migrations
+from project.db.pool_metrics import pool_stats
+from project.errors import AppError
+from project.observability import gunicorn_hooks, metrics
+from project.observability.logging import get_logger, redact_text
+
+UP, DEGRADED, DOWN = "UP", "DEGRADED", "DOWN"
+STATUSES = (UP, DEGRADED, DOWN)  # best to worst
+DEPENDENCIES = ("flask", "gunicorn", "psycopg", "psycopg-pool", "redis", "rq", "flask-smorest", "flask-limiter",
+                "flask-caching", "prometheus-flask-exporter", "prometheus-client", "python-json-logger")
+PROCESS_STARTED = time.time()
+
+log = get_logger(__name__)
+blp = Blueprint("health", __name__, url_prefix="/health",
+                description="Probes for load balancers and orchestrators, and component status for operators.")
 
 
-class HealthSchema(Schema):
-    """``{"status": "UP"}``."""
+class Check:
+    """A component check: ``func(timeout)`` returns ``(status, details)`` or raises (DOWN)."""
 
-    status = fields.String(metadata={"example": "UP"})
+    def __init__(self, name, func, *, critical=False):
+        self.name, self.func, self.critical = name, func, critical
+
+    def run(self, app, timeout):
+        """Run the check in an app context; a failure is the component DOWN with its error."""
+        started = time.perf_counter()
+        result = {"status": DOWN, "critical": self.critical}
+        try:
+            with app.app_context():
+                result["status"], result["details"] = self.func(timeout)
+        except Exception as error:  # noqa: BLE001 - any failure of a check is that component DOWN
+            result["error"] = f"{type(error).__name__}: {redact_text(str(error)).strip()}"[:500]
+        result["latency_ms"] = round((time.perf_counter() - started) * 1000, 2)
+        return result
+
+
+# --- the checks ----------------------------------------------------------------------------------------------
+
+
+def check_database(timeout):
+    """``SELECT 1`` under a statement timeout, the pool's figures, and whether migrations are current."""
+    with db.get_pool().connection(timeout=timeout) as conn, conn.transaction():
+        conn.execute("SELECT set_config('statement_timeout', %s, true)", (str(int(timeout * 1000)),))
+        conn.execute("SELECT 1")
+        applied = {row["version"] for row in conn.execute("SELECT version FROM schema_migrations")}
+    pending = [version for version, _ in migrations.available() if version not in applied]
+    details = {"pool": pool_stats(), "migrations": {"current": not pending, "pending": pending,
+                                                         "applied": len(applied)}}
+    # Code newer than the schema would fail its queries: not ready until `flask db upgrade` has run.
+    return (DOWN if pending else UP), details
+
+
+def _health_redis():
+    """A Redis client with short timeouts, for checks only (the app's client waits longer)."""
+    client = current_app.extensions.get("health_redis")
+    if client is None:
+        timeout = current_app.config["HEALTH_TIMEOUT"]
+        client = current_app.extensions["health_redis"] = redis.Redis.from_url(
+            current_app.config["REDIS_URL"], socket_timeout=timeout, socket_connect_timeout=timeout)
+    return client
+
+
+def check_redis(timeout):
+    """PING: limits, cache, queues and shared state live in Redis."""
+    started = time.perf_counter()
+    _health_redis().ping()
+    return UP, {"ping_ms": round((time.perf_counter() - started) * 1000, 2)}
+
+
+def queue_figures(client, names):
+    """Per queue: jobs waiting and the oldest one's age in seconds; plus the number of workers."""
+    now = datetime.now(UTC)
+    queues = {}
+    for name in names:
+        queue = Queue(name, connection=client)
+        oldest_age = 0.0
+        oldest = queue.get_job_ids(0, 1)
+        if oldest:
+            job = Job.fetch(oldest[0], connection=client)
+            if job.enqueued_at is not None:
+                enqueued = job.enqueued_at if job.enqueued_at.tzinfo else job.enqueued_at.replace(tzinfo=UTC)
+                oldest_age = max((now - enqueued).total_seconds(), 0.0)
+        queues[name] = {"jobs": queue.count, "oldest_job_age_seconds": round(oldest_age, 3)}
+    return {"queues": queues, "workers": Worker.count(connection=client)}
+
+
+def check_queues(timeout):
+    """RQ: workers present, and no queue holding jobs older than ``QUEUE_MAX_AGE_SECONDS``."""
+    figures = queue_figures(_health_redis(), current_app.config["RQ_QUEUE_NAMES"])
+    waiting = any(queue["jobs"] for queue in figures["queues"].values())
+    stale = any(queue["oldest_job_age_seconds"] > current_app.config["QUEUE_MAX_AGE_SECONDS"]
+                for queue in figures["queues"].values())
+    return (DEGRADED if stale or (waiting and not figures["workers"]) else UP), figures
+
+
+def register_check(app, name, func, *, critical=False):
+    """Add a component to the readiness and details checks (later concerns add theirs: cache, breakers)."""
+    app.extensions["health_checks"].append(Check(name, func, critical=critical))
+
+
+# --- running them --------------------------------------------------------------------------------------------
+
+
+def is_draining():
+    """True once gunicorn's master has begun draining after SIGTERM."""
+    flag = os.environ.get(gunicorn_hooks.DRAIN_FLAG_ENV)
+    return bool(flag) and Path(flag).exists()
+
+
+def overall(components):
+    """DOWN if a critical component is DOWN; DEGRADED if any other is not UP; else UP."""
+    if any(c["critical"] and c["status"] == DOWN for c in components.values()):
+        return DOWN
+    return DEGRADED if any(c["status"] != UP for c in components.values()) else UP
+
+
+class HealthChecks:
+    """Runs the checks of one app, at most once per ``HEALTH_CACHE_SECONDS`` in this process."""
+
+    def __init__(self, app):
+        self.app = app
+        self.checks = app.extensions["health_checks"]
+        self._lock = threading.Lock()
+        self._result = None
+        self._at = 0.0
+
+    def components(self):
+        """``{name: {status, critical, latency_ms, details | error}}``, fresh or from the last second or two."""
+        with self._lock:  # concurrent probes wait for one check instead of each running it
+            if self._result is None or time.monotonic() - self._at > self.app.config["HEALTH_CACHE_SECONDS"]:
+                self._result = self._run()
+                self._at = time.monotonic()
+            return self._result
+
+    def _run(self):
+        deadline = self.app.config["HEALTH_TIMEOUT"]
+        pool = concurrent.futures.ThreadPoolExecutor(max_workers=len(self.checks), thread_name_prefix="health")
+        futures = {check.name: pool.submit(contextvars.copy_context().run, check.run, self.app, deadline)
+                   for check in self.checks}
+        concurrent.futures.wait(futures.values(), timeout=deadline + 0.25)
+        pool.shutdown(wait=False, cancel_futures=True)  # a hung check must not hold the probe
+        results = {}
+        for check in self.checks:
+            future = futures[check.name]
+            results[check.name] = future.result() if future.done() else {
+                "status": DOWN, "critical": check.critical, "latency_ms": deadline * 1000,
+                "error": f"no answer within {deadline} s"}
+        for name, result in results.items():
+            if result["status"] != UP:
+                log.warning("health_component_not_up", component=name, status=result["status"],
+                            error=result.get("error"))
+        return results
+
+
+def get_health():
+    """The current app's health runner."""
+    return current_app.extensions["health"]
+
+
+@cache
+def dependency_versions():
+    """Installed versions of the key libraries."""
+    versions = {}
+    for name in DEPENDENCIES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def started_at():
+    """When this instance started: the gunicorn master's start, else this process's."""
+    return float(os.environ.get(gunicorn_hooks.STARTED_AT_ENV) or PROCESS_STARTED)
+
+
+def details(components):
+    """The whole picture, for operators."""
+    config = current_app.config
+    start = started_at()
+    return {
+        "status": overall(components),
+        "ready": overall(components) != DOWN and not is_draining(),
+        "draining": is_draining(),
+        "components": components,
+        "service": config["SERVICE_NAME"],
+        "version": config["VERSION"],
+        "commit": config["COMMIT"],
+        "environment": config["APP_ENV"],
+        "started_at": datetime.fromtimestamp(start, UTC).isoformat(),
+        "uptime_seconds": round(time.time() - start, 3),
+        "python": platform.python_version(),
+        "dependencies": dependency_versions(),
+        "checked_at": datetime.now(UTC).isoformat(),
+    }
+
+
+def is_operator(components):
+    """An operator credential: ``Bearer <HEALTH_TOKEN>``, or an admin's token (while the database is up)."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        return False
+    expected = current_app.config["HEALTH_TOKEN"]
+    if expected and hmac.compare_digest(token.encode(), str(expected).encode()):
+        return True
+    if components.get("database", {}).get("status") != UP:
+        return False  # checking the token would wait on the database; HEALTH_TOKEN works during outages
+    from project.security.auth import current_user
+
+    try:
+        user = current_user()
+    except AppError:
+        return False
+    return user is not None and user["role"] == "admin"
+
+
+# --- endpoints -----------------------------------------------------------------------------------------------
+
+
+class StatusSchema(Schema):
+    """The status alone."""
+
+    status = fields.String(required=True, metadata={"enum": list(STATUSES), "example": UP})
+
+
+class DetailsSchema(StatusSchema):
+    """Every component, and the build; only for operators (others get the status alone)."""
+
+    ready = fields.Boolean(metadata={"example": True})
+    draining = fields.Boolean(metadata={"example": False})
+    components = fields.Dict(keys=fields.String(), values=fields.Dict(), metadata={"example": {
+        "database": {"status": UP, "critical": True, "latency_ms": 1.8,
+                     "details": {"pool": {"size": 2, "available": 1}, "migrations": {"current": True}}},
+        "redis": {"status": UP, "critical": False, "latency_ms": 0.4, "details": {"ping_ms": 0.3}}}})
+    service = fields.String(metadata={"example": "store-api"})
+    version = fields.String(metadata={"example": "0.1.0"})
+    commit = fields.String(metadata={"example": "3f2c1e9"})
+    environment = fields.String(metadata={"example": "production"})
+    started_at = fields.String(metadata={"example": "2026-12-03T09:00:00+00:00"})
+    uptime_seconds = fields.Float(metadata={"example": 3600.5})
+    python = fields.String(metadata={"example": "3.11.7"})
+    dependencies = fields.Dict(keys=fields.String(), values=fields.String(allow_none=True))
+    checked_at = fields.String(metadata={"example": "2026-12-03T10:00:00+00:00"})
+
+
+def not_ready(status, draining):
+    """503 problem+json for a probe: the service is DOWN or draining."""
+    from project.observability.errors import problem
+
+    reason = "draining before shutdown" if draining else "a critical component is DOWN"
+    return problem(503, f"Not ready: {reason}.", slug="service-unavailable", headers={"Retry-After": "5"},
+                   extra={"health": {"status": status, "draining": draining}}, expected=True)
 
 
 @blp.route("")
 class Health(MethodView):
     """Basic health."""
 
-    @blp.response(200, HealthSchema)
+    @blp.response(200, StatusSchema)
+    @blp.doc(security=[])
     def get(self):
         """The process answers HTTP; no dependency is checked."""
-        return {"status": "UP"}
+        return {"status": UP}
+
+
+@blp.route("/live")
+class Live(MethodView):
+    """Liveness."""
+
+    @blp.response(200, StatusSchema)
+    @blp.doc(security=[])
+    def get(self):
+        """Liveness probe: the process can serve. Never checks external systems, and stays UP while draining."""
+        return {"status": UP}
+
+
+@blp.route("/ready")
+class Ready(MethodView):
+    """Readiness."""
+
+    @blp.response(200, StatusSchema)
+    @blp.alt_response(503, description="A critical component is DOWN, or the process is draining after SIGTERM.")
+    @blp.doc(security=[])
+    def get(self):
+        """Readiness probe: 200 while the database is up (UP or DEGRADED); 503 when DOWN or draining."""
+        status = overall(get_health().components())
+        draining = is_draining()
+        if status == DOWN or draining:
+            return not_ready(status, draining)
+        return {"status": status}
+
+
+@blp.route("/details")
+class Details(MethodView):
+    """Component status for operators."""
+
+    @blp.response(200, DetailsSchema)
+    @blp.doc(security=[{"bearerAuth": []}, {}])
+    def get(self):
+        """Every component with status, latency and details, and the build, for an admin token or HEALTH_TOKEN.
+
+        Anyone else gets the overall status alone. Answers 200 whatever the status:
+        ``/health/ready`` is the probe.
+        """
+        components = get_health().components()
+        if is_operator(components):
+            return details(components)
+        return {"status": overall(components)}
+
+
+def collect_health():
+    """Scrape time: component statuses, check latency, readiness, draining, queue figures."""
+    components = get_health().components()
+    status = GaugeMetricFamily("store_health_component_status", "1 for the component's current status.",
+                               labels=("component", "status"))
+    latency = GaugeMetricFamily("store_health_check_duration_seconds", "How long the last check took.",
+                                labels=("component",))
+    for name, result in components.items():
+        for value in STATUSES:
+            status.add_metric((name, value), 1.0 if result["status"] == value else 0.0)
+        latency.add_metric((name,), result["latency_ms"] / 1000)
+    yield status
+    yield latency
+    draining = is_draining()
+    yield GaugeMetricFamily("store_ready", "1 when /health/ready answers 200.",
+                            value=float(overall(components) != DOWN and not draining))
+    yield GaugeMetricFamily("store_draining", "1 while draining after SIGTERM.", value=float(draining))
+    queues = components.get("queues", {}).get("details")
+    if queues:
+        jobs = GaugeMetricFamily("rq_queue_jobs", "Jobs waiting in each RQ queue.", labels=("queue",))
+        age = GaugeMetricFamily("rq_queue_oldest_job_age_seconds", "Age of the oldest waiting job.",
+                                labels=("queue",))
+        for name, figures in queues["queues"].items():
+            jobs.add_metric((name,), figures["jobs"])
+            age.add_metric((name,), figures["oldest_job_age_seconds"])
+        yield jobs
+        yield age
+        yield GaugeMetricFamily("rq_workers", "RQ workers registered.", value=queues["workers"])
 
 
 def init_app(app):
-    """Serve the health endpoints at the root, outside ``/api/v1``."""
+    """Serve the endpoints at the root, outside ``/api/v1``; export component status as metrics."""
     from project.extensions import api
 
+    app.extensions["health_checks"] = []
+    register_check(app, "database", check_database, critical=True)
+    register_check(app, "redis", check_redis)
+    register_check(app, "queues", check_queues)
+    app.extensions["health"] = HealthChecks(app)
+    metrics.add_collector(app, collect_health)
     api.register_blueprint(blp)

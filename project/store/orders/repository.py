@@ -21,7 +21,7 @@ def place_order(*, user_id, lines):
     wanted = {line["product_id"]: line["quantity"] for line in lines}
     with db.transaction() as conn:
         rows = conn.execute(
-            "SELECT id, name, price, stock FROM products WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
+            "SELECT id, name, category, price, stock FROM products WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
             (list(wanted),),
         ).fetchall()
         products = {row["id"]: row for row in rows}
@@ -55,7 +55,8 @@ def place_order(*, user_id, lines):
             [(order["id"], pid, products[pid]["name"], qty, products[pid]["price"]) for pid, qty in wanted.items()],
         )
     order["items"] = [{"product_id": pid, "product_name": products[pid]["name"], "quantity": qty,
-                       "unit_price": products[pid]["price"]} for pid, qty in wanted.items()]
+                       "unit_price": products[pid]["price"], "category": products[pid]["category"]}
+                      for pid, qty in wanted.items()]
     return order
 
 

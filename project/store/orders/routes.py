@@ -7,6 +7,7 @@ from flask_smorest import Blueprint
 
 from project import tasks
 from project.errors import NotFound
+from project.observability import metrics
 from project.observability.logging import get_logger
 from project.security.auth import current_user, login_required
 from project.store.orders import repository
@@ -31,6 +32,7 @@ class Orders(MethodView):
     def post(self, order):
         """Place an order: stock is checked and taken in one transaction."""
         placed = repository.place_order(user_id=current_user()["id"], lines=order["items"])
+        metrics.order_placed(placed)
         if current_app.config["WEBHOOK_URL"]:
             try:
                 tasks.enqueue(notify_order_placed, placed["id"], user_id=placed["user_id"])

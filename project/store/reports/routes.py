@@ -6,6 +6,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validates_schema
 
 from project import tasks
+from project.observability import metrics
 from project.security.auth import admin_required, current_user
 from project.store.reports.jobs import generate_sales_report
 from project.tasks.routes import describe
@@ -50,4 +51,5 @@ class Reports(MethodView):
             user_id=current_user()["id"],
             timeout=current_app.config["REPORT_JOB_TIMEOUT"],
         )
+        metrics.REPORTS_REQUESTED.inc()
         return describe(job)

@@ -4,6 +4,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from project.errors import AuthenticationRequired, Conflict
+from project.observability import metrics
 from project.security import auth
 from project.security.passwords import hash_password, needs_rehash, verify_password
 from project.store.users import repository
@@ -22,10 +23,12 @@ class Register(MethodView):
     def post(self, credentials):
         """Register a new customer (free tier); the password is stored as an Argon2id hash."""
         try:
-            return repository.create_user(email=credentials["email"],
+            user = repository.create_user(email=credentials["email"],
                                           password_hash=hash_password(credentials["password"]))
         except repository.DuplicateEmail:
             raise Conflict("An account with this email already exists.") from None
+        metrics.REGISTRATIONS.inc()
+        return user
 
 
 @blp.route("/token")
@@ -39,10 +42,12 @@ class Token(MethodView):
         """Exchange email and password for a bearer token that expires."""
         user = repository.get_credentials(email=credentials["email"])
         if not verify_password(user and user["password_hash"], credentials["password"]):
+            metrics.SIGNINS.labels("failure").inc()
             raise AuthenticationRequired("Wrong email or password.", error="invalid_grant")
         if needs_rehash(user["password_hash"]):
             repository.update_password_hash(user_id=user["id"], password_hash=hash_password(credentials["password"]))
         token, expires_in = auth.issue_token(user_id=user["id"])
+        metrics.SIGNINS.labels("success").inc()
         return {"access_token": token, "token_type": "Bearer", "expires_in": expires_in}
 
     @auth.login_required
