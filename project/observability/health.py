@@ -79,7 +79,9 @@ def check_database(timeout):
     with db.get_pool().connection(timeout=timeout) as conn, conn.transaction():
         conn.execute("SELECT set_config('statement_timeout', %s, true)", (str(int(timeout * 1000)),))
         conn.execute("SELECT 1")
-        applied = {row["version"] for row in conn.execute("SELECT version FROM schema_migrations")}
+        schema = conn.execute("SELECT to_regclass('schema_migrations') IS NOT NULL AS present").fetchone()
+        applied = {row["version"] for row in conn.execute("SELECT version FROM schema_migrations")} \
+            if schema["present"] else set()  # a new, empty database: every migration is pending
     pending = [version for version, _ in migrations.available() if version not in applied]
     details = {"pool": pool_stats(), "migrations": {"current": not pending, "pending": pending,
                                                          "applied": len(applied)}}
@@ -160,6 +162,7 @@ class HealthChecks:
         self._lock = threading.Lock()
         self._result = None
         self._at = 0.0
+        self.checked_at = None  # wall-clock time of the last run, for the details answer
 
     def components(self):
         """``{name: {status, critical, latency_ms, details | error}}``, fresh or from the last second or two."""
@@ -167,6 +170,7 @@ class HealthChecks:
             if self._result is None or time.monotonic() - self._at > self.app.config["HEALTH_CACHE_SECONDS"]:
                 self._result = self._run()
                 self._at = time.monotonic()
+                self.checked_at = datetime.now(UTC)
             return self._result
 
     def _run(self):
@@ -228,7 +232,7 @@ def details(components):
         "uptime_seconds": round(time.time() - start, 3),
         "python": platform.python_version(),
         "dependencies": dependency_versions(),
-        "checked_at": datetime.now(UTC).isoformat(),
+        "checked_at": get_health().checked_at.isoformat(),  # results are reused for HEALTH_CACHE_SECONDS
     }
 
 
