@@ -175,8 +175,7 @@ def test_a_hung_check_is_cut_off_at_the_deadline(make_app):
         release.wait(10)
         return health.UP, {}
 
-    health.register_check(app, "hangs", hangs)
-    app.extensions["health"] = health.HealthChecks(app)
+    health.register_check(app, "hangs", hangs)  # after create_app, as later concerns do
     client = app.test_client()
     try:
         started = time.monotonic()
@@ -201,7 +200,6 @@ def test_results_are_reused_so_a_probe_storm_checks_once(make_app):
         return health.UP, {}
 
     health.register_check(app, "counted", counted)
-    app.extensions["health"] = health.HealthChecks(app)
     client = app.test_client()
 
     threads = [threading.Thread(target=client.get, args=("/health/ready",)) for _ in range(20)]
