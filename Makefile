@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint venv clean flask tools
+.PHONY: run test lint venv clean flask tools perf perf-smoke perf-baseline
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,22 @@ run: $(STAMP)
 ## Lint, then the whole test suite on real embedded PostgreSQL and Valkey.
 test: lint tools
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## Locust against gunicorn on 127.0.0.1 for a fixed time; reports in perf/reports/; fails on a
+## regression against perf/baseline.json beyond PERF_TOLERANCE, or on any failed request.
+PERF_DURATION ?= 120
+PERF_USERS ?= 30
+PERF_TOLERANCE ?= 0.25
+perf: $(STAMP)
+	$(BIN)/python -m perf.run --duration $(PERF_DURATION) --users $(PERF_USERS) --tolerance $(PERF_TOLERANCE)
+
+## The short run CI makes: about a minute, with a generous tolerance (the machine is shared).
+perf-smoke: $(STAMP)
+	$(BIN)/python -m perf.run --duration 45 --users 12 --tolerance 1.5
+
+## Record this machine's figures as the new perf/baseline.json.
+perf-baseline: $(STAMP)
+	$(BIN)/python -m perf.run --duration $(PERF_DURATION) --users $(PERF_USERS) --write-baseline
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
