@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint venv clean flask tools perf perf-smoke perf-baseline
+.PHONY: run test lint venv clean flask tools perf perf-smoke perf-baseline bench
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,18 +38,24 @@ perf-smoke: $(STAMP)
 perf-baseline: $(STAMP)
 	$(BIN)/python -m perf.run --duration $(PERF_DURATION) --users $(PERF_USERS) --write-baseline
 
+## The cost of production readiness: the cached product read, every feature on, against bare
+## Flask, both under gunicorn, in interleaved wrk rounds of one run (needs wrk: `make tools`).
+bench: $(STAMP) tools
+	$(BIN)/python -m perf.bench --rounds 8 --seconds 5
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-## promtool (Debian package `prometheus`) for the monitoring tests; installed only when missing.
-## Needs root, or sudo, and apt; `apt-get update` runs only if the first install attempt fails.
+## promtool (Debian package `prometheus`) for the monitoring tests and wrk for `make bench`;
+## installed only when missing. Needs root, or sudo, and apt; `apt-get update` runs only if the
+## first install attempt fails.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT_INSTALL := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends
 tools:
-	@command -v promtool >/dev/null 2>&1 || { \
-	  echo "Installing promtool (apt package prometheus)"; \
-	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends prometheus \
-	  || { $(SUDO) apt-get update -q && \
-	       $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends prometheus; }; }
+	@missing=""; command -v promtool >/dev/null 2>&1 || missing="$$missing prometheus"; \
+	command -v wrk >/dev/null 2>&1 || missing="$$missing wrk"; \
+	if [ -n "$$missing" ]; then echo "Installing:$$missing"; \
+	  $(APT_INSTALL) $$missing || { $(SUDO) apt-get update -q && $(APT_INSTALL) $$missing; }; fi
 	@promtool --version | head -1
 
 ## Any flask command against the embedded services, e.g. `make flask ARGS="users create --email me@example.com"`.
