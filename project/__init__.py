@@ -39,19 +39,25 @@ def register_logging(app):
 
 def register_extensions(app):
     """Bind the shared resources and extensions to this app."""
-    from project import content_type, db, redis_client, tasks
+    from project import caching, content_type, db, redis_client, tasks
     from project.extensions import api
     from project.observability import correlation, metrics
-    from project.security import auth
+    from project.protection import breakers, ratelimits
+    from project.security import auth, blocking, monitoring
 
     correlation.init_app(app)
+    blocking.init_app(app)  # right after correlation: a blocked client costs one Redis read, nothing more
+    monitoring.init_app(app)
     metrics.init_app(app)
     content_type.init_app(app)
     db.init_app(app)
     redis_client.init_app(app)
     tasks.init_app(app)
+    breakers.init_app(app)
     api.init_app(app)
     auth.init_app(app)
+    ratelimits.init_app(app)  # after auth: the caller's tier and ID key the limits
+    caching.init_app(app)  # after breakers: reads go around the cache while its circuit is open
 
 
 def register_blueprints(app):

@@ -49,6 +49,10 @@ def seed():
     if current_app.config["APP_ENV"] == "production":
         raise click.ClickException("flask seed loads demo accounts and is refused in production")
     created = load()
+    if created["products"]:
+        from project.caching import clear_all
+
+        clear_all()  # products were added outside the API: no cached list may hide them
     click.echo(f"seeded: {created['products']} products, {created['users']} users")
 
 
@@ -79,14 +83,14 @@ def users_create(email, role, tier):
 
 @rq_cli.command("worker")
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+@click.option("--with-scheduler/--without-scheduler", default=True, show_default=True,
+              help="Also move due scheduled jobs (delayed retries) to their queues; one worker does it at a time.")
 @click.argument("queues", nargs=-1)
-def rq_worker(burst, queues):
-    """Run an RQ worker inside this app (jobs get its database pool and settings)."""
-    from project.redis_client import get_redis
-    from project.tasks.worker import ContextWorker
+def rq_worker(burst, with_scheduler, queues):
+    """Run an RQ worker inside this app (jobs get its database pool and settings); SIGTERM: warm shutdown."""
+    from project.tasks import worker
 
-    names = list(queues) or current_app.config["RQ_QUEUE_NAMES"]
-    ContextWorker(names, connection=get_redis()).work(burst=burst, logging_level=current_app.config["LOG_LEVEL"])
+    worker.run(list(queues) or current_app.config["RQ_QUEUE_NAMES"], burst=burst, with_scheduler=with_scheduler)
 
 
 def init_app(app):

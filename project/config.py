@@ -6,6 +6,7 @@ with a message that names the variable. Nothing else in the project reads
 """
 
 import functools
+import ipaddress
 import os
 import subprocess
 from pathlib import Path
@@ -40,9 +41,28 @@ DEFAULTS = {
     "TOKEN_TTL_SECONDS": 3600,
     "PASSWORD_MIN_LENGTH": 10,
     # Background jobs.
-    "RQ_QUEUES": "default",
+    # Background jobs (project/tasks): queues listened to in this priority order; per-kind timeouts;
+    # retries with exponential backoff (BASE * 2**n seconds, capped at MAX, plus up to JITTER of it
+    # at random); jobs out of retries are dead letters, kept DEAD_LETTER_TTL seconds. A worker's
+    # heartbeat every WORKER_JOB_MONITORING_INTERVAL s, plus WORKER_HEARTBEAT_GRACE_SECONDS, bounds
+    # how long a killed worker's job stays "started"; workers look for such abandoned jobs every
+    # WORKER_MAINTENANCE_INTERVAL s. CACHE_WARM_SCHEDULE_SECONDS enqueues cache warming (0: never).
+    "RQ_QUEUES": "high,default,low",
     "REPORT_JOB_TIMEOUT": 300,
+    "WEBHOOK_JOB_TIMEOUT": 30,
+    "CACHE_WARM_JOB_TIMEOUT": 120,
+    "CACHE_WARM_SCHEDULE_SECONDS": 600,
     "JOB_RESULT_TTL": 86400,
+    "JOB_MAX_RETRIES": 3,
+    "JOB_RETRY_BASE_SECONDS": 2,
+    "JOB_RETRY_MAX_SECONDS": 300,
+    "JOB_RETRY_JITTER": 0.5,
+    "DEAD_LETTER_TTL": 7 * 86400,
+    "WORKER_JOB_MONITORING_INTERVAL": 10,
+    "WORKER_HEARTBEAT_GRACE_SECONDS": 30,
+    "WORKER_MAINTENANCE_INTERVAL": 60,
+    # rq-dashboard at /admin/rq: an admin's browser session (POST /admin/login) lasts this long.
+    "ADMIN_SESSION_SECONDS": 3600,
     # OpenAPI (flask-smorest): /openapi.json and /docs.
     "API_TITLE": "Store API",
     "API_VERSION": "v1",
@@ -67,6 +87,68 @@ DEFAULTS = {
     # Outbound: each new order is POSTed here by a background job when set.
     "WEBHOOK_URL": None,
     "WEBHOOK_TIMEOUT": 5.0,
+    # Circuit breakers (project/protection/breakers.py), state shared in Redis: this many failures
+    # in a row open a breaker; it stays open RESET_TIMEOUT seconds, then lets HALF_OPEN_CALLS trial
+    # calls through (all succeed: closed; one fails: open again). BREAKER_<NAME>_... overrides one
+    # breaker (webhook, cache). A job that meets an open circuit is retried later, at most
+    # BREAKER_JOB_MAX_RETRIES times. BREAKER_REDIS_TIMEOUT bounds each read or write of the state.
+    "BREAKER_FAILURE_THRESHOLD": 5,
+    "BREAKER_RESET_TIMEOUT": 30.0,
+    "BREAKER_HALF_OPEN_CALLS": 1,
+    "BREAKER_WEBHOOK_FAILURE_THRESHOLD": None,
+    "BREAKER_WEBHOOK_RESET_TIMEOUT": None,
+    "BREAKER_WEBHOOK_HALF_OPEN_CALLS": None,
+    "BREAKER_CACHE_FAILURE_THRESHOLD": None,
+    "BREAKER_CACHE_RESET_TIMEOUT": None,
+    "BREAKER_CACHE_HALF_OPEN_CALLS": None,
+    "BREAKER_JOB_MAX_RETRIES": 100,
+    "BREAKER_REDIS_TIMEOUT": 0.5,
+    # Rate limits (project/protection), "N/second|minute|hour|day" each, shared in Redis: per caller
+    # tier across the API, and per endpoint (sign-in and registration per IP and per account).
+    # RATELIMIT_FAIL_OPEN: Redis down lets requests through (else 503). TRUSTED_PROXY_HOPS > 0 takes
+    # the client IP from that many X-Forwarded-For hops (ProxyFix); 0 ignores the header.
+    "RATELIMIT_ANONYMOUS": "60/minute",
+    "RATELIMIT_FREE": "300/minute",
+    "RATELIMIT_PREMIUM": "1200/minute",
+    "RATELIMIT_ADMIN": "3000/minute",
+    "RATELIMIT_SIGN_IN_IP": "30/minute",
+    "RATELIMIT_SIGN_IN_ACCOUNT": "20/minute",
+    "RATELIMIT_REGISTER_IP": "10/hour",
+    "RATELIMIT_REGISTER_ACCOUNT": "5/hour",
+    "RATELIMIT_ORDERS": "30/minute",
+    "RATELIMIT_REPORTS": "10/minute",
+    "RATELIMIT_FAIL_OPEN": True,
+    "RATELIMIT_REDIS_TIMEOUT": 0.5,
+    "TRUSTED_PROXY_HOPS": 0,
+    # Security monitoring (project/security): sign-in failures from one IP within the window block
+    # it for SECURITY_BLOCK_SECONDS, doubling on each repeat (remembered for HISTORY) up to MAX;
+    # SECURITY_ALLOWLIST (comma-separated CIDRs) is never blocked. A (account, IP) pair is locked
+    # after SECURITY_LOCK_THRESHOLD failures; patterns are detected once per window.
+    "SECURITY_BLOCK_THRESHOLD": 5,
+    "SECURITY_BLOCK_WINDOW_SECONDS": 600,
+    "SECURITY_BLOCK_SECONDS": 900,
+    "SECURITY_BLOCK_MAX_SECONDS": 86400,
+    "SECURITY_BLOCK_HISTORY_SECONDS": 7 * 86400,
+    "SECURITY_ALLOWLIST": "",
+    "SECURITY_LOCK_THRESHOLD": 5,
+    "SECURITY_LOCK_WINDOW_SECONDS": 600,
+    "SECURITY_LOCK_SECONDS": 900,
+    "SECURITY_PATTERN_WINDOW_SECONDS": 600,
+    "SECURITY_BRUTE_FORCE_THRESHOLD": 10,
+    "SECURITY_STUFFING_THRESHOLD": 5,
+    "SECURITY_SCAN_THRESHOLD": 20,
+    "SECURITY_SCAN_WINDOW_SECONDS": 60,
+    # Response cache (project/caching): product detail and list bodies in Redis for these TTLs
+    # (seconds), served with Cache-Control max-age CACHE_HTTP_MAX_AGE; a miss holds a fill lock for
+    # at most CACHE_LOCK_SECONDS; each cache call waits at most CACHE_SOCKET_TIMEOUT; warming fills
+    # the CACHE_WARM_TOP most viewed products. CACHE_ENABLED=false serves everything from the database.
+    "CACHE_ENABLED": True,
+    "CACHE_PRODUCT_TTL": 300,
+    "CACHE_LIST_TTL": 60,
+    "CACHE_HTTP_MAX_AGE": 30,
+    "CACHE_LOCK_SECONDS": 2.0,
+    "CACHE_SOCKET_TIMEOUT": 0.25,
+    "CACHE_WARM_TOP": 50,
     # Demo data (flask seed); never used in production.
     "SEED_ADMIN_EMAIL": "admin@example.com",
     "SEED_ADMIN_PASSWORD": "admin-password",
@@ -77,8 +159,36 @@ DEFAULTS = {
 INTEGERS = ("PORT", "DB_POOL_MIN_SIZE", "DB_POOL_MAX_SIZE", "DB_STATEMENT_TIMEOUT_MS",
             "MAX_CONTENT_LENGTH", "TOKEN_TTL_SECONDS", "PASSWORD_MIN_LENGTH",
             "REPORT_JOB_TIMEOUT", "JOB_RESULT_TTL", "QUEUE_MAX_AGE_SECONDS", "SLOW_QUERY_MS")
+# Whole numbers of at least 1 (counts and seconds).
+SECURITY_INTEGERS = ("SECURITY_BLOCK_THRESHOLD", "SECURITY_BLOCK_WINDOW_SECONDS", "SECURITY_BLOCK_SECONDS",
+                     "SECURITY_BLOCK_MAX_SECONDS", "SECURITY_BLOCK_HISTORY_SECONDS", "SECURITY_LOCK_THRESHOLD",
+                     "SECURITY_LOCK_WINDOW_SECONDS", "SECURITY_LOCK_SECONDS", "SECURITY_PATTERN_WINDOW_SECONDS",
+                     "SECURITY_BRUTE_FORCE_THRESHOLD", "SECURITY_STUFFING_THRESHOLD", "SECURITY_SCAN_THRESHOLD",
+                     "SECURITY_SCAN_WINDOW_SECONDS")
+INTEGERS += SECURITY_INTEGERS
 FLOATS = ("DB_POOL_TIMEOUT", "WEBHOOK_TIMEOUT", "HEALTH_TIMEOUT", "HEALTH_CACHE_SECONDS", "DRAIN_SECONDS")
+BREAKER_NAMES = ("webhook", "cache")  # one breaker per dependency (project/protection/breakers.py)
+BREAKER_INTEGERS = ("FAILURE_THRESHOLD", "HALF_OPEN_CALLS")  # BREAKER_[<NAME>_]<setting>
+INTEGERS += ("BREAKER_JOB_MAX_RETRIES",) + tuple(
+    f"BREAKER_{prefix}{setting}" for prefix in ("", *(f"{n.upper()}_" for n in BREAKER_NAMES))
+    for setting in BREAKER_INTEGERS)
+FLOATS += ("BREAKER_REDIS_TIMEOUT", "BREAKER_RESET_TIMEOUT") + tuple(
+    f"BREAKER_{name.upper()}_RESET_TIMEOUT" for name in BREAKER_NAMES)
+TASK_INTEGERS = ("WEBHOOK_JOB_TIMEOUT", "CACHE_WARM_JOB_TIMEOUT", "CACHE_WARM_SCHEDULE_SECONDS", "JOB_MAX_RETRIES",
+                 "JOB_RETRY_BASE_SECONDS", "JOB_RETRY_MAX_SECONDS", "DEAD_LETTER_TTL", "WORKER_JOB_MONITORING_INTERVAL",
+                 "WORKER_HEARTBEAT_GRACE_SECONDS", "WORKER_MAINTENANCE_INTERVAL", "ADMIN_SESSION_SECONDS")
+INTEGERS += TASK_INTEGERS
+FLOATS += ("JOB_RETRY_JITTER",)
 BOOLEANS = ("SQL_LOG",)
+RATE_LIMITS = ("RATELIMIT_ANONYMOUS", "RATELIMIT_FREE", "RATELIMIT_PREMIUM", "RATELIMIT_ADMIN",
+               "RATELIMIT_SIGN_IN_IP", "RATELIMIT_SIGN_IN_ACCOUNT", "RATELIMIT_REGISTER_IP",
+               "RATELIMIT_REGISTER_ACCOUNT", "RATELIMIT_ORDERS", "RATELIMIT_REPORTS")
+INTEGERS += ("TRUSTED_PROXY_HOPS",)
+FLOATS += ("RATELIMIT_REDIS_TIMEOUT",)
+BOOLEANS += ("RATELIMIT_FAIL_OPEN",)
+INTEGERS += ("CACHE_PRODUCT_TTL", "CACHE_LIST_TTL", "CACHE_HTTP_MAX_AGE", "CACHE_WARM_TOP")
+FLOATS += ("CACHE_LOCK_SECONDS", "CACHE_SOCKET_TIMEOUT")
+BOOLEANS += ("CACHE_ENABLED",)
 TRUE_WORDS, FALSE_WORDS = ("1", "true", "yes", "on"), ("0", "false", "no", "off", "")
 PRODUCTION_REQUIRED = ("SECRET_KEY", "DATABASE_URL", "REDIS_URL")
 PLACEHOLDERS = {"", PLACEHOLDER_SECRET, "changeme", "change-me", "secret", "dev"}
@@ -202,7 +312,116 @@ def validate(config):
                           f"got {config['SLOW_QUERY_MS']!r}")
     if config["HEALTH_TIMEOUT"] <= 0:
         raise ConfigError("HEALTH_TIMEOUT must be a positive number of seconds")
+    _validate_security(config)
+    _validate_breakers(config)
+    _validate_ratelimits(config)
+    _validate_tasks(config)
+    _validate_cache(config)
     config["DRAIN_SECONDS"] = drain_seconds(config)
     config["COMMIT"] = source_version(config)
     config["DEBUG"] = False
     config["TESTING"] = env == "test"
+
+
+def parse_networks(name, value):
+    """A comma-separated list of CIDRs (or single addresses) as ``ipaddress`` networks."""
+    networks = []
+    for item in (part.strip() for part in str(value or "").split(",")):
+        if item:
+            try:
+                networks.append(ipaddress.ip_network(item, strict=False))
+            except ValueError:
+                raise ConfigError(f"{name} must be comma-separated CIDRs like 10.0.0.0/8, got {item!r}") from None
+    return tuple(networks)
+
+
+def _validate_security(config):
+    """Security monitoring: positive whole numbers, a sane block ladder, a parseable allow-list."""
+    for name in SECURITY_INTEGERS:
+        value = config[name]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(f"{name} must be a whole number of at least 1, got {value!r}")
+    if config["SECURITY_BLOCK_MAX_SECONDS"] < config["SECURITY_BLOCK_SECONDS"]:
+        raise ConfigError("SECURITY_BLOCK_MAX_SECONDS must be at least SECURITY_BLOCK_SECONDS")
+    config["SECURITY_ALLOWLIST_NETWORKS"] = parse_networks("SECURITY_ALLOWLIST", config["SECURITY_ALLOWLIST"])
+
+
+def _validate_breakers(config):
+    """Circuit breakers: positive numbers; each breaker's policy (override, else default) in BREAKER_POLICIES."""
+
+    def checked(name, value, integer):
+        if integer and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise ConfigError(f"{name} must be a whole number of at least 1, got {value!r}")
+        if not integer and (isinstance(value, bool) or not isinstance(value, int | float) or value <= 0):
+            raise ConfigError(f"{name} must be a positive number of seconds, got {value!r}")
+        return value
+
+    checked("BREAKER_JOB_MAX_RETRIES", config["BREAKER_JOB_MAX_RETRIES"], True)
+    checked("BREAKER_REDIS_TIMEOUT", config["BREAKER_REDIS_TIMEOUT"], False)
+    settings = ("FAILURE_THRESHOLD", "RESET_TIMEOUT", "HALF_OPEN_CALLS")
+    for setting in settings:
+        checked(f"BREAKER_{setting}", config[f"BREAKER_{setting}"], setting in BREAKER_INTEGERS)
+    policies = {}
+    for breaker in BREAKER_NAMES:
+        policies[breaker] = {}
+        for setting in settings:
+            name = f"BREAKER_{breaker.upper()}_{setting}"
+            if config.get(name) is None:
+                name = f"BREAKER_{setting}"
+            policies[breaker][setting.lower()] = checked(name, config[name], setting in BREAKER_INTEGERS)
+    config["BREAKER_POLICIES"] = policies
+
+
+def _validate_cache(config):
+    """Response cache: TTLs and the warm count at least 1, max-age at least 0, positive timeouts."""
+    for name, least in (("CACHE_PRODUCT_TTL", 1), ("CACHE_LIST_TTL", 1), ("CACHE_WARM_TOP", 1),
+                        ("CACHE_HTTP_MAX_AGE", 0)):
+        value = config[name]
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            raise ConfigError(f"{name} must be a whole number of at least {least}, got {value!r}")
+    for name in ("CACHE_LOCK_SECONDS", "CACHE_SOCKET_TIMEOUT"):
+        value = config[name]
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            raise ConfigError(f"{name} must be a positive number of seconds, got {value!r}")
+
+
+def parse_rate_limit(name, value):
+    """One limit in flask-limiter's notation (``60/minute``, ``10 per 2 hours``), at least 1 a window."""
+    from limits import parse_many
+
+    try:
+        items = parse_many(value) if isinstance(value, str) else []
+    except ValueError:
+        items = []
+    if len(items) != 1 or items[0].amount < 1:
+        raise ConfigError(f"{name} must be one rate limit like 60/minute (N per second, minute, hour or day), "
+                          f"got {value!r}")
+    return value.strip()
+
+
+def _validate_ratelimits(config):
+    """Rate limits parse, proxy hops are a count, the Redis timeout is positive."""
+    for name in RATE_LIMITS:
+        config[name] = parse_rate_limit(name, config[name])
+    hops = config["TRUSTED_PROXY_HOPS"]
+    if isinstance(hops, bool) or not isinstance(hops, int) or hops < 0:
+        raise ConfigError(f"TRUSTED_PROXY_HOPS must be a whole number of proxies (0: trust none), got {hops!r}")
+    if not config["RATELIMIT_REDIS_TIMEOUT"] > 0:
+        raise ConfigError("RATELIMIT_REDIS_TIMEOUT must be a positive number of seconds")
+
+
+def _validate_tasks(config):
+    """Background jobs: known queue names, whole numbers in range, a jitter between 0 and 1."""
+    names = [name.strip() for name in str(config["RQ_QUEUES"]).split(",") if name.strip()]
+    if not names or any(not name.replace("_", "").replace("-", "").isalnum() for name in names):
+        raise ConfigError(f"RQ_QUEUES must be comma-separated queue names like high,default,low, "
+                          f"got {config['RQ_QUEUES']!r}")
+    config["RQ_QUEUE_NAMES"] = names
+    at_least = {"JOB_MAX_RETRIES": 0, "JOB_RETRY_BASE_SECONDS": 0, "CACHE_WARM_SCHEDULE_SECONDS": 0}
+    for name in TASK_INTEGERS:
+        value, low = config[name], at_least.get(name, 1)
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise ConfigError(f"{name} must be a whole number of at least {low}, got {value!r}")
+    jitter = config["JOB_RETRY_JITTER"]
+    if isinstance(jitter, bool) or not isinstance(jitter, int | float) or not 0 <= jitter <= 1:
+        raise ConfigError(f"JOB_RETRY_JITTER must be a fraction between 0 and 1, got {jitter!r}")

@@ -45,6 +45,27 @@ class PermissionDenied(AppError):
     slug = "forbidden"
 
 
+class IpBlocked(PermissionDenied):
+    """The client's address is blocked after repeated failed sign-ins."""
+
+    slug = "ip-blocked"
+
+    def __init__(self, detail, *, retry_after):
+        """Tell the client when the block ends."""
+        super().__init__(detail, headers={"Retry-After": str(retry_after)})
+
+
+class SignInLocked(AppError):
+    """Sign-in for this account from this address is locked for a while (other addresses are not)."""
+
+    status = 429
+    slug = "sign-in-locked"
+
+    def __init__(self, detail, *, retry_after):
+        """Tell the client when the lock ends."""
+        super().__init__(detail, headers={"Retry-After": str(retry_after)})
+
+
 class NotFound(AppError):
     """The resource does not exist, or the caller may not know it does."""
 

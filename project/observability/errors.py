@@ -83,8 +83,9 @@ def field_errors(messages, pointer="", location=None):
 
 
 def handle_app_error(error):
-    """A domain error raised by our own code."""
-    return problem(error.status, error.detail, slug=error.slug, errors=error.errors, headers=error.headers)
+    """A domain error raised by our own code (``expected`` ones, like an open circuit, log as warnings)."""
+    return problem(error.status, error.detail, slug=error.slug, errors=error.errors, headers=error.headers,
+                   expected=getattr(error, "expected", False))
 
 
 def handle_http_exception(error):

@@ -134,7 +134,8 @@ def check_queues(timeout):
 
 def register_check(app, name, func, *, critical=False):
     """Add a component to the readiness and details checks (later concerns add theirs: cache, breakers)."""
-    app.extensions["health_checks"].append(Check(name, func, critical=critical))
+    # setdefault: a concern wired in before health.init_app (register_extensions) may register first.
+    app.extensions.setdefault("health_checks", []).append(Check(name, func, critical=critical))
 
 
 # --- running them --------------------------------------------------------------------------------------------
@@ -384,7 +385,7 @@ def init_app(app):
     """Serve the endpoints at the root, outside ``/api/v1``; export component status as metrics."""
     from project.extensions import api
 
-    app.extensions["health_checks"] = []
+    app.extensions.setdefault("health_checks", [])
     register_check(app, "database", check_database, critical=True)
     register_check(app, "redis", check_redis)
     register_check(app, "queues", check_queues)

@@ -15,6 +15,8 @@ PROBLEMS = {
     "authentication-required": (401, "Authentication required",
                                 "Send a valid bearer token: Authorization: Bearer <token> (POST /api/v1/auth/token)."),
     "forbidden": (403, "Forbidden", "You are signed in but your role may not do this."),
+    "ip-blocked": (403, "Client address blocked",
+                   "Too many failed sign-ins came from your address; it is blocked for Retry-After seconds."),
     "not-found": (404, "Not found", "No such resource, or it is not yours to see."),
     "method-not-allowed": (405, "Method not allowed", "This path does not take this method; see the Allow header."),
     "conflict": (409, "Conflict", "The request conflicts with the resource's current state, e.g. a duplicate."),
@@ -24,10 +26,16 @@ PROBLEMS = {
     "validation-error": (422, "Validation failed",
                          "Some fields are invalid; `errors` lists each with a JSON pointer and a message."),
     "quota-exceeded": (429, "Too many requests", "A rate limit was exceeded; retry after Retry-After seconds."),
+    "sign-in-locked": (429, "Sign-in locked",
+                       "Too many failed sign-ins for this account from your address; retry after Retry-After "
+                       "seconds, or sign in from elsewhere."),
     "internal-error": (500, "Internal server error",
                        "Our fault. Quote the reference_id to support; it finds the error in our logs."),
     "service-unavailable": (503, "Service unavailable",
                             "A dependency is down or overloaded; retry after Retry-After seconds."),
+    "dependency-unavailable": (503, "Dependency unavailable",
+                               "A service this request needs keeps failing, so calls to it are paused (its circuit "
+                               "breaker is open); retry after Retry-After seconds, when a trial call is let through."),
 }
 SLUG_BY_STATUS = {status: slug for slug, (status, _, _) in reversed(PROBLEMS.items())}
 

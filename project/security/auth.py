@@ -15,6 +15,7 @@ from flask import current_app, request
 from project import db
 from project.errors import AuthenticationRequired, PermissionDenied
 from project.observability import context
+from project.security import monitoring
 
 _ANONYMOUS = object()
 _USER_KEY = "store.current_user"
@@ -64,8 +65,10 @@ def _lookup_user(token):
         (hash_token(token),),
     )
     if row is None or row["revoked"]:
+        monitoring.token_rejected("revoked" if row else "unknown", row)
         raise AuthenticationRequired("The access token is invalid or revoked.")
     if row["expired"]:
+        monitoring.token_rejected("expired", row)
         raise AuthenticationRequired("The access token has expired.")
     return {key: row[key] for key in ("id", "email", "role", "tier")}
 
@@ -106,7 +109,8 @@ def admin_required(view):
     @functools.wraps(view)
     @login_required
     def wrapper(*args, **kwargs):
-        if current_user()["role"] != "admin":
+        if not monitoring.authorize(current_user(), current_user()["role"] == "admin", resource=request.path,
+                                    rule="admin_role"):
             raise PermissionDenied("This operation needs the admin role.")
         return view(*args, **kwargs)
 

@@ -9,6 +9,7 @@ from rq.job import Job, JobStatus
 
 from project.errors import NotFound
 from project.redis_client import get_redis
+from project.security import monitoring
 from project.security.auth import current_user, login_required
 from project.tasks.schemas import JobSchema
 
@@ -55,6 +56,7 @@ class JobStatusView(MethodView):
         except NoSuchJobError:
             raise NotFound("No such job.") from None
         user = current_user()
-        if user["role"] != "admin" and job.meta.get("user_id") != user["id"]:
+        if not monitoring.authorize(user, user["role"] == "admin" or job.meta.get("user_id") == user["id"],
+                                    resource=f"job/{job_id}", rule="owner_or_admin"):
             raise NotFound("No such job.")
         return describe(job)

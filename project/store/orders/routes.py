@@ -5,10 +5,11 @@ from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from project import tasks
+from project import caching, tasks
 from project.errors import NotFound
 from project.observability import metrics
 from project.observability.logging import get_logger
+from project.security import monitoring
 from project.security.auth import current_user, login_required
 from project.store.orders import repository
 from project.store.orders.jobs import notify_order_placed
@@ -32,6 +33,7 @@ class Orders(MethodView):
     def post(self, order):
         """Place an order: stock is checked and taken in one transaction."""
         placed = repository.place_order(user_id=current_user()["id"], lines=order["items"])
+        caching.stock_changed(item["product_id"] for item in placed["items"])  # committed: fresh stock everywhere
         metrics.order_placed(placed)
         if current_app.config["WEBHOOK_URL"]:
             try:
@@ -65,6 +67,7 @@ class Order(MethodView):
         """Get an order: its owner or an admin; anyone else is told it does not exist."""
         user = current_user()
         order = repository.get_order(order_id=order_id)
-        if order is None or (user["role"] != "admin" and order["user_id"] != user["id"]):
+        if order is None or not monitoring.authorize(user, user["role"] == "admin" or order["user_id"] == user["id"],
+                                                     resource=f"order/{order_id}", rule="owner_or_admin"):
             raise NotFound(f"Order {order_id} does not exist.")
         return order

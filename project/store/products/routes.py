@@ -3,6 +3,7 @@
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from project import caching
 from project.errors import Conflict, NotFound, ValidationFailed
 from project.security.auth import admin_required
 from project.store.products import repository
@@ -15,6 +16,7 @@ from project.store.products.schemas import (
 
 blp = Blueprint("products", __name__, url_prefix="/products", description="The product catalogue.")
 ADMIN = [{"bearerAuth": []}]
+NOT_MODIFIED = "Not modified: `If-None-Match` holds the current `ETag` (no body)."
 
 
 def _name_taken(name):
@@ -25,8 +27,10 @@ def _name_taken(name):
 class Products(MethodView):
     """The catalogue as a collection."""
 
+    @caching.product_list_cache  # outermost: a hit skips argument parsing and serialisation
     @blp.arguments(ProductQuerySchema, location="query")
     @blp.response(200, ProductCollectionSchema)
+    @blp.alt_response(304, description=NOT_MODIFIED)
     def get(self, args):
         """List products: paginate, filter by category, search names, sort."""
         items, total = repository.list_products(
@@ -42,16 +46,20 @@ class Products(MethodView):
     def post(self, product):
         """Create a product (admin)."""
         try:
-            return repository.create_product(**product)
+            created = repository.create_product(**product)
         except repository.DuplicateName as exc:
             raise _name_taken(str(exc)) from None
+        caching.product_created()  # committed (autocommit): the next list read anywhere shows it
+        return created
 
 
 @blp.route("/<id:product_id>")
 class Product(MethodView):
     """One product."""
 
+    @caching.product_cache
     @blp.response(200, ProductSchema)
+    @blp.alt_response(304, description=NOT_MODIFIED)
     @blp.alt_response(404, description="No such product.")
     def get(self, product_id):
         """Get a product."""
@@ -75,6 +83,7 @@ class Product(MethodView):
             raise _name_taken(str(exc)) from None
         if product is None:
             raise NotFound(f"Product {product_id} does not exist.")
+        caching.product_changed(product_id)
         return product
 
     @admin_required
@@ -85,3 +94,4 @@ class Product(MethodView):
         """Delete a product (admin); past orders keep its name and price."""
         if not repository.delete_product(product_id=product_id):
             raise NotFound(f"Product {product_id} does not exist.")
+        caching.product_changed(product_id)

@@ -5,7 +5,7 @@ from flask_smorest import Blueprint
 
 from project.errors import AuthenticationRequired, Conflict
 from project.observability import metrics
-from project.security import auth
+from project.security import auth, signin
 from project.security.passwords import hash_password, needs_rehash, verify_password
 from project.store.users import repository
 from project.store.users.schemas import CredentialsSchema, RegisterSchema, TokenSchema, UserSchema
@@ -38,16 +38,20 @@ class Token(MethodView):
     @blp.arguments(CredentialsSchema)
     @blp.response(200, TokenSchema)
     @blp.alt_response(401, description="Wrong email or password.")
+    @blp.alt_response(429, description="Too many failed sign-ins for this account from this address.")
     def post(self, credentials):
         """Exchange email and password for a bearer token that expires."""
         user = repository.get_credentials(email=credentials["email"])
+        signin.check_allowed(credentials["email"], user)  # 429 for a locked (account, IP) pair
         if not verify_password(user and user["password_hash"], credentials["password"]):
             metrics.SIGNINS.labels("failure").inc()
+            signin.failed(credentials["email"], user)
             raise AuthenticationRequired("Wrong email or password.", error="invalid_grant")
         if needs_rehash(user["password_hash"]):
             repository.update_password_hash(user_id=user["id"], password_hash=hash_password(credentials["password"]))
         token, expires_in = auth.issue_token(user_id=user["id"])
         metrics.SIGNINS.labels("success").inc()
+        signin.succeeded(credentials["email"], user)
         return {"access_token": token, "token_type": "Bearer", "expires_in": expires_in}
 
     @auth.login_required

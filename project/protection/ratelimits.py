@@ -1,0 +1,79 @@
+"""Rate limiting: flask-limiter on Redis (a moving window), shared by every worker and instance.
+
+A request's path: correlation, IP block check, authentication, then this
+check (before_request), then the view. The policies (tiers and endpoints)
+are in ``policies.py``; the limiter itself in ``limiter.py``.
+
+Every limited response carries the IETF httpapi draft's structured fields
+(draft-ietf-httpapi-ratelimit-headers-09/10), one entry per policy that applied::
+
+    RateLimit-Policy: "free";q=300;w=60, "orders";q=10;w=60
+    RateLimit: "free";r=299;t=59, "orders";r=9;t=59
+
+plus flask-limiter's ``X-RateLimit-Limit``/``-Remaining``/``-Reset`` (the
+tightest policy) for older clients. A rejection is a 429 problem+json
+(``/problems/quota-exceeded``) naming the policy, with ``Retry-After``; it is
+counted as ``ratelimit_rejections_total{route,tier}``.
+"""
+
+import math
+import time
+
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from project.protection.limiter import RETRY_AFTER_HEADER
+
+
+def structured_fields(applied, now=None):
+    """``(RateLimit-Policy, RateLimit)`` values for the limits that applied, as structured-field lists."""
+    now = time.time() if now is None else now
+    policy, state = [], []
+    for limit in applied:
+        name = limit.request_args[-1]  # the flask-limiter scope is the policy's name
+        reset_at, remaining = limit.window
+        policy.append(f'"{name}";q={limit.limit.amount};w={limit.limit.get_expiry()}')
+        state.append(f'"{name}";r={max(0, remaining)};t={max(0, math.ceil(reset_at - now))}')
+    return ", ".join(policy), ", ".join(state)
+
+
+def add_headers(response):
+    """after_request (after flask-limiter's own): the IETF fields, and Retry-After on our own 429s only."""
+    from project.extensions import limiter
+
+    response.headers.pop(RETRY_AFTER_HEADER, None)  # flask-limiter puts it on every response
+    applied = limiter.current_limits
+    if not applied:
+        return response
+    now = time.time()
+    response.headers["RateLimit-Policy"], response.headers["RateLimit"] = structured_fields(applied, now)
+    breached = limiter.current_limit
+    if response.status_code == 429 and breached is not None and breached.breached:
+        response.headers["Retry-After"] = str(max(1, math.ceil(breached.window[0] - now)))
+    return response
+
+
+def trust_proxies(app):
+    """Take the client address from ``X-Forwarded-For`` only behind ``TRUSTED_PROXY_HOPS`` proxies.
+
+    Without trusted proxies the header is ignored: anyone can send it, and a
+    forged one must not buy a fresh anonymous limit (or dodge an IP block).
+    """
+    hops = app.config["TRUSTED_PROXY_HOPS"]
+    if hops > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
+
+
+def init_app(app):
+    """Bind the shared limiter to ``app`` on ``REDIS_URL``; call after ``auth.init_app`` (caller first)."""
+    from project.extensions import limiter
+
+    trust_proxies(app)
+    timeout = app.config["RATELIMIT_REDIS_TIMEOUT"]
+    app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"]
+    # Short timeouts and one immediate retry: redis-py's default backs off for seconds, on every request.
+    app.config["RATELIMIT_STORAGE_OPTIONS"] = {"socket_timeout": timeout, "socket_connect_timeout": timeout,
+                                               "retry": Retry(NoBackoff(), 1), "health_check_interval": 30}
+    app.after_request(add_headers)  # registered first, so it runs after the limiter's own header hook
+    limiter.init_app(app)
