@@ -10,19 +10,20 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 # Short windows: heartbeats, abandoned-job detection and retries in seconds, not minutes.
+# No periodic cache warming unless a test asks for it (its job would run amid theirs).
 FAST = {"WORKER_MAINTENANCE_INTERVAL": "1", "WORKER_JOB_MONITORING_INTERVAL": "1",
-        "WORKER_HEARTBEAT_GRACE_SECONDS": "1"}
+        "WORKER_HEARTBEAT_GRACE_SECONDS": "1", "CACHE_WARM_SCHEDULE_SECONDS": "0"}
 
 
 class WorkerProcess:
     """``flask --app wsgi rq worker`` with its JSON log lines in a file."""
 
-    def __init__(self, env, log_file):
+    def __init__(self, env, log_file, **settings):
         self.log_file = log_file
         self._output = log_file.open("ab")
         self.process = subprocess.Popen(  # noqa: S603
             [sys.executable, "-m", "flask", "--app", "wsgi", "rq", "worker"],
-            env={**env, **FAST}, stdout=self._output, stderr=subprocess.STDOUT, cwd=ROOT)
+            env={**env, **FAST, **settings}, stdout=self._output, stderr=subprocess.STDOUT, cwd=ROOT)
 
     @property
     def pid(self):

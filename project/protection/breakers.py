@@ -144,7 +144,7 @@ def statuses(breakers=None):
     breakers = list(current_app.extensions["breakers"].values()) if breakers is None else breakers
     if not breakers:
         return {}
-    found = breakers[0]._store.snapshot([(b.key, b.policy) for b in breakers])  # noqa: SLF001 - one store per app
+    found = current_app.extensions["breaker_store"].snapshot([(b.key, b.policy) for b in breakers])
     result = {}
     for breaker in breakers:
         state, failures, wait_ms, shared = found[breaker.key]
@@ -199,7 +199,7 @@ def init_app(app):
     # A client of its own: a breaker's bookkeeping must wait far less than the app's own Redis calls do.
     client = redis.Redis.from_url(app.config["REDIS_URL"], socket_timeout=timeout, socket_connect_timeout=timeout,
                                   decode_responses=True)
-    store = BreakerStore(client, _store_failed)
+    store = app.extensions["breaker_store"] = BreakerStore(client, _store_failed)
     app.extensions["breakers"] = {
         name: Breaker(name, Policy(**app.config["BREAKER_POLICIES"][name]), store,
                       key_prefix=app.config["SERVICE_NAME"], failures=FAILURES[name])

@@ -2,8 +2,9 @@
 
 from project import tasks
 from project.redis_client import get_redis
-from project.tasks import registry, schedule
+from project.tasks import registry, schedule, tracking
 from tests import jobs
+from tests.workers import WorkerProcess, wait_for
 
 TICK = schedule.Periodic("test_tick", "tests.jobs.tick", "TEST_TICK_SECONDS")
 
@@ -39,3 +40,17 @@ def test_cache_warming_is_scheduled_on_the_low_queue_when_it_exists(app):
     assert warm.func == "project.caching.warm_cache" == registry.CACHE_WARM.func
     assert warm.interval_setting == "CACHE_WARM_SCHEDULE_SECONDS" and app.config[warm.interval_setting] == 600
     assert registry.CACHE_WARM.queue == "low"
+
+
+def test_a_long_running_worker_enqueues_and_runs_cache_warming(ctx, service_env, tmp_path):
+    worker = WorkerProcess(service_env, tmp_path / "worker.log", CACHE_WARM_SCHEDULE_SECONDS="600")
+    try:
+        started = wait_for(lambda: get_redis().hget(tracking.COUNTS_KEY, f"started|{registry.CACHE_WARM.func}"))
+    finally:
+        worker.stop()
+
+    assert int(started) == 1  # once per interval, however many maintenance ticks ran
+    (line,) = worker.events("periodic_job_enqueued")
+    assert (line["periodic"], line["function"]) == ("cache_warm", "project.caching.warm_cache")
+    (run,) = [entry for entry in worker.events("job_started") if entry["job_id"] == line["enqueued_job_id"]]
+    assert run["queue"] == "low"
