@@ -10,7 +10,7 @@ from rq.job import Job
 from project import tasks
 from project.redis_client import get_redis
 from project.tasks import registry
-from tests import jobs
+from tests import jobs, promtool
 from tests.workers import WorkerProcess, wait_for
 
 REPORT = "project.store.reports.jobs.generate_sales_report"
@@ -135,6 +135,10 @@ def test_the_outcome_counters_match_what_ran(client, ctx, run_worker):
     assert sample(found, "rq_jobs_dead_lettered_total", function="tests.jobs.flaky") == 1
     assert sample(found, "rq_jobs_retried_total", function="tests.jobs.flaky") == 0
     assert sample(found, "rq_jobs_dead_letter", queue="default") == 1
+    exposition = client.get("/metrics").get_data(as_text=True).splitlines()
+    ours = [line for line in exposition if line.removeprefix("# HELP ").removeprefix("# TYPE ").startswith("rq_")]
+    returncode, output = promtool.check_metrics("\n".join(ours) + "\n")
+    assert returncode == 0, output  # the families built from Redis are valid, lint-clean exposition
 
 
 def test_queue_metrics_match_the_real_queues(client, ctx, app, monkeypatch):
