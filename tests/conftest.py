@@ -87,6 +87,17 @@ def clean_state(request, services):
     context.clear()  # a request ID made outside a request must not leak into the next test
 
 
+@pytest.fixture(autouse=True)
+def close_pools_opened_by_the_test(app):
+    """Close the database pools of apps a test made, so connections never pile up over the run."""
+    from project.db import ProcessPool
+
+    keep = set(ProcessPool.open_holders) | {app.extensions["db"]}  # the session app's pool stays open
+    yield
+    for holder in ProcessPool.open_holders - keep:
+        holder.close()
+
+
 @pytest.fixture
 def client(app):
     """A test client for the app."""

@@ -22,6 +22,8 @@ from project.db import instrumentation, pool_metrics
 class ProcessPool:
     """Holds the pool of the current process; a forked child makes its own."""
 
+    open_holders = set()  # holders with an open pool in this process (tests close what they made)
+
     def __init__(self, config):
         """Remember the settings; nothing connects until first use."""
         self._config = config
@@ -38,6 +40,7 @@ class ProcessPool:
                     # closing, which would close the parent's sockets too.
                     self._pool = self._create()
                     self._pid = os.getpid()
+                    ProcessPool.open_holders.add(self)
                     atexit.register(self.close)
         return self._pool
 
@@ -72,6 +75,7 @@ class ProcessPool:
             self._pool.close()
             self._pool = None
             self._pid = None
+            ProcessPool.open_holders.discard(self)
 
 
 def init_app(app):
