@@ -121,7 +121,8 @@ class AppLimiter(Limiter):
             self.context.reset()  # no headers from a half-done check
             storage_unavailable(error)
         else:
-            storage_available()
+            if self.context.view_rate_limits:  # this request reached Redis (exempt ones do not)
+                storage_available()
 
 
 def count_rejection(_request_limit):
