@@ -32,6 +32,9 @@ RUN_ENV = {
     "LOG_LEVEL": "INFO",
     "WEB_CONCURRENCY": "2",
     "DRAIN_SECONDS": "0",
+    **{f"RATELIMIT_{name}": "1000000/minute" for name in (
+        "ANONYMOUS", "FREE", "PREMIUM", "ADMIN", "SIGN_IN_IP", "SIGN_IN_ACCOUNT", "REGISTER_IP",
+        "REGISTER_ACCOUNT", "ORDERS", "REPORTS")},
 }
 
 
