@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint venv clean flask tools perf perf-smoke perf-baseline bench
+.PHONY: run test system-test lint venv clean flask tools perf perf-smoke perf-baseline bench
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,12 @@ run: $(STAMP)
 ## Lint, then the whole test suite on real embedded PostgreSQL and Valkey.
 test: lint tools
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## The system tests alone, each load phase SYSTEM_TEST_SECONDS long (`make test` runs them with 6):
+## two gunicorn instances and two RQ workers on their own PostgreSQL and Valkey, under load and faults.
+SYSTEM_TEST_SECONDS ?= 30
+system-test: $(STAMP)
+	SYSTEM_TEST_SECONDS=$(SYSTEM_TEST_SECONDS) $(BIN)/python -m pytest tests/system -m system -s $(PYTEST_ARGS)
 
 ## Locust against gunicorn on 127.0.0.1 for a fixed time; reports in perf/reports/; fails on a
 ## regression against perf/baseline.json beyond PERF_TOLERANCE, or on any failed request.

@@ -39,7 +39,7 @@ def register_logging(app):
 
 def register_extensions(app):
     """Bind the shared resources and extensions to this app."""
-    from project import caching, content_type, db, redis_client, tasks
+    from project import caching, content_type, db, openapi, redis_client, tasks
     from project.extensions import api
     from project.observability import correlation, metrics
     from project.protection import breakers, ratelimits
@@ -55,6 +55,7 @@ def register_extensions(app):
     tasks.init_app(app)
     breakers.init_app(app)
     api.init_app(app)
+    openapi.init_app(app)  # right after the Api: keeps this app's spec, serves the finished one and /docs assets
     auth.init_app(app)
     ratelimits.init_app(app)  # after auth: the caller's tier and ID key the limits
     caching.init_app(app)  # after breakers: reads go around the cache while its circuit is open

@@ -1,4 +1,7 @@
-"""Flask CLI commands: ``db upgrade``, ``db top``, ``seed``, ``users create``, ``rq worker``."""
+"""Flask CLI commands: database, demo data, accounts and background jobs.
+
+``db upgrade``, ``db top``, ``db purge-idempotency-keys``, ``seed``, ``users create``, ``rq worker``.
+"""
 
 import os
 
@@ -19,6 +22,15 @@ def db_upgrade():
 
     applied = migrations.upgrade()
     click.echo(f"applied: {', '.join(applied)}" if applied else "database is up to date")
+
+
+@db_cli.command("purge-idempotency-keys")
+def db_purge_idempotency_keys():
+    """Delete Idempotency-Key records older than IDEMPOTENCY_TTL_SECONDS (they are ignored already)."""
+    from project.store.orders import idempotency
+
+    purged = idempotency.purge_expired(ttl_seconds=current_app.config["IDEMPOTENCY_TTL_SECONDS"])
+    click.echo(f"purged {purged} expired idempotency keys")
 
 
 @db_cli.command("top")

@@ -40,6 +40,8 @@ DEFAULTS = {
     "MAX_CONTENT_LENGTH": 64 * 1024,
     "TOKEN_TTL_SECONDS": 3600,
     "PASSWORD_MIN_LENGTH": 10,
+    # Idempotency-Key on POST /api/v1/orders: a key's first answer is replayed for this long (24 h).
+    "IDEMPOTENCY_TTL_SECONDS": 86400,
     # Background jobs.
     # Background jobs (project/tasks): queues listened to in this priority order; per-kind timeouts;
     # retries with exponential backoff (BASE * 2**n seconds, capped at MAX, plus up to JITTER of it
@@ -63,14 +65,18 @@ DEFAULTS = {
     "WORKER_MAINTENANCE_INTERVAL": 60,
     # rq-dashboard at /admin/rq: an admin's browser session (POST /admin/login) lasts this long.
     "ADMIN_SESSION_SECONDS": 3600,
-    # OpenAPI (flask-smorest): /openapi.json and /docs.
+    # OpenAPI (flask-smorest, completed by project/openapi): /openapi.json and Swagger UI at /docs, its
+    # assets served by this app from the flask-swagger-ui package (no CDN). Contact and licence go in info.
     "API_TITLE": "Store API",
-    "API_VERSION": "v1",
+    "API_VERSION": VERSION,
+    "API_CONTACT_NAME": "Store API team",
+    "API_CONTACT_EMAIL": "api@example.com",
+    "API_LICENSE": "Proprietary",
     "OPENAPI_VERSION": "3.1.0",
     "OPENAPI_URL_PREFIX": "/",
     "OPENAPI_JSON_PATH": "openapi.json",
     "OPENAPI_SWAGGER_UI_PATH": "/docs",
-    "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+    "OPENAPI_SWAGGER_UI_URL": "/docs/assets/",
     # Health: checks run together under HEALTH_TIMEOUT seconds; results are reused for
     # HEALTH_CACHE_SECONDS; /health/details shows everything to an admin or HEALTH_TOKEN.
     "HEALTH_TOKEN": None,
@@ -158,7 +164,8 @@ DEFAULTS = {
 # Settings converted from their environment string, by type.
 INTEGERS = ("PORT", "DB_POOL_MIN_SIZE", "DB_POOL_MAX_SIZE", "DB_STATEMENT_TIMEOUT_MS",
             "MAX_CONTENT_LENGTH", "TOKEN_TTL_SECONDS", "PASSWORD_MIN_LENGTH",
-            "REPORT_JOB_TIMEOUT", "JOB_RESULT_TTL", "QUEUE_MAX_AGE_SECONDS", "SLOW_QUERY_MS")
+            "REPORT_JOB_TIMEOUT", "JOB_RESULT_TTL", "QUEUE_MAX_AGE_SECONDS", "SLOW_QUERY_MS",
+            "IDEMPOTENCY_TTL_SECONDS")
 # Whole numbers of at least 1 (counts and seconds).
 SECURITY_INTEGERS = ("SECURITY_BLOCK_THRESHOLD", "SECURITY_BLOCK_WINDOW_SECONDS", "SECURITY_BLOCK_SECONDS",
                      "SECURITY_BLOCK_MAX_SECONDS", "SECURITY_BLOCK_HISTORY_SECONDS", "SECURITY_LOCK_THRESHOLD",
@@ -312,6 +319,9 @@ def validate(config):
                           f"got {config['SLOW_QUERY_MS']!r}")
     if config["HEALTH_TIMEOUT"] <= 0:
         raise ConfigError("HEALTH_TIMEOUT must be a positive number of seconds")
+    ttl = config["IDEMPOTENCY_TTL_SECONDS"]
+    if isinstance(ttl, bool) or not isinstance(ttl, int) or ttl < 1:
+        raise ConfigError(f"IDEMPOTENCY_TTL_SECONDS must be a whole number of seconds of at least 1, got {ttl!r}")
     _validate_security(config)
     _validate_breakers(config)
     _validate_ratelimits(config)

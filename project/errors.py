@@ -86,6 +86,29 @@ class InsufficientStock(Conflict):
     slug = "insufficient-stock"
 
 
+class InvalidIdempotencyKey(AppError):
+    """An ``Idempotency-Key`` header that is not 1-255 printable ASCII characters."""
+
+    slug = "invalid-idempotency-key"
+
+
+class IdempotencyKeyInFlight(Conflict):
+    """The first request with this ``Idempotency-Key`` is still being processed."""
+
+    slug = "idempotency-key-in-flight"
+
+    def __init__(self, detail, *, retry_after=1):
+        """Tell the client when to retry (by then the first answer is usually ready to replay)."""
+        super().__init__(detail, headers={"Retry-After": str(retry_after)})
+
+
+class IdempotencyKeyMismatch(AppError):
+    """An ``Idempotency-Key`` reused with a different request body."""
+
+    status = 422
+    slug = "idempotency-key-mismatch"
+
+
 class ServiceUnavailable(AppError):
     """A dependency is down; the client may retry later."""
 

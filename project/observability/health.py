@@ -282,7 +282,8 @@ class DetailsSchema(StatusSchema):
     started_at = fields.String(metadata={"example": "2026-12-03T09:00:00+00:00"})
     uptime_seconds = fields.Float(metadata={"example": 3600.5})
     python = fields.String(metadata={"example": "3.11.7"})
-    dependencies = fields.Dict(keys=fields.String(), values=fields.String(allow_none=True))
+    dependencies = fields.Dict(keys=fields.String(), values=fields.String(allow_none=True),
+                               metadata={"example": {"flask": "3.1.3", "psycopg": "3.3.9", "redis": "7.4.1"}})
     checked_at = fields.String(metadata={"example": "2026-12-03T10:00:00+00:00"})
 
 
@@ -302,7 +303,11 @@ class Health(MethodView):
     @blp.response(200, StatusSchema)
     @blp.doc(security=[])
     def get(self):
-        """The process answers HTTP; no dependency is checked."""
+        """The process answers HTTP.
+
+        Touches no dependency, so a database outage never gets a healthy pod restarted.
+        Never rate limited and never IP-blocked.
+        """
         return {"status": UP}
 
 
@@ -313,7 +318,11 @@ class Live(MethodView):
     @blp.response(200, StatusSchema)
     @blp.doc(security=[])
     def get(self):
-        """Liveness probe: the process can serve. Never checks external systems, and stays UP while draining."""
+        """Liveness probe: the process can serve.
+
+        Never checks external systems, and stays UP while the process drains after SIGTERM.
+        Never rate limited and never IP-blocked.
+        """
         return {"status": UP}
 
 
@@ -325,7 +334,12 @@ class Ready(MethodView):
     @blp.alt_response(503, description="A critical component is DOWN, or the process is draining after SIGTERM.")
     @blp.doc(security=[])
     def get(self):
-        """Readiness probe: 200 while the database is up (UP or DEGRADED); 503 when DOWN or draining."""
+        """Readiness probe: 200 while the database is up (UP or DEGRADED); 503 when DOWN or draining.
+
+        The component checks run in parallel under `HEALTH_TIMEOUT` and are reused for
+        `HEALTH_CACHE_SECONDS`. The 503 is problem+json with `Retry-After` and a `health` member
+        (`status`, `draining`). Never rate limited and never IP-blocked.
+        """
         status = overall(get_health().components())
         draining = is_draining()
         if status == DOWN or draining:

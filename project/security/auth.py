@@ -100,6 +100,7 @@ def login_required(view):
             raise AuthenticationRequired("Sign in: send 'Authorization: Bearer <token>'.", error="invalid_request")
         return view(*args, **kwargs)
 
+    wrapper.required_role = "signed-in"  # the OpenAPI description reads this (project.openapi.operations)
     return wrapper
 
 
@@ -114,6 +115,7 @@ def admin_required(view):
             raise PermissionDenied("This operation needs the admin role.")
         return view(*args, **kwargs)
 
+    wrapper.required_role = "admin"
     return wrapper
 
 

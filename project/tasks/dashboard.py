@@ -19,6 +19,7 @@ non-admins 403, both problem+json from the global handler.
 """
 
 import time
+from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 import rq_dashboard
@@ -102,7 +103,9 @@ def login():
     from project.store.users import repository
 
     body = request.get_json(silent=True) if request.is_json else request.form
-    email, password = str((body or {}).get("email") or ""), str((body or {}).get("password") or "")
+    if not isinstance(body, Mapping):  # JSON that is not an object (a list, a string) holds no credentials
+        body = {}
+    email, password = str(body.get("email") or ""), str(body.get("password") or "")
     user = repository.get_credentials(email=email) if email else None
     signin.check_allowed(email, user)  # the same (account, IP) locks as POST /api/v1/auth/token
     if not verify_password(user and user["password_hash"], password):

@@ -48,7 +48,12 @@ class JobStatusView(MethodView):
     @blp.alt_response(404, description="No such job, or not yours.")
     @blp.doc(security=[{"bearerAuth": []}])
     def get(self, job_id):
-        """The job's status, its result when finished and an error summary when failed."""
+        """Get a background job's status and result.
+
+        `status` is `queued`, `started`, `finished` or `failed`; `result` once finished; `error` (one
+        line, no stack trace) and `reference_id` once failed. Only whoever enqueued the job, or an
+        admin, may see it; to anyone else it does not exist (404).
+        """
         if not JOB_ID.match(job_id):
             raise NotFound("No such job.")
         try:

@@ -48,7 +48,7 @@ class OrderSchema(Schema):
     user_id = fields.Integer(metadata={"example": 42})
     status = fields.String(metadata={"example": "placed"})
     total = fields.Decimal(places=2, as_string=True, metadata={"example": "19.98"})
-    created_at = fields.DateTime()
+    created_at = fields.DateTime(metadata={"example": "2026-12-03T20:16:11+00:00"})
     items = fields.List(fields.Nested(OrderItemSchema))
 
 

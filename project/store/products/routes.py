@@ -32,7 +32,11 @@ class Products(MethodView):
     @blp.response(200, ProductCollectionSchema)
     @blp.alt_response(304, description=NOT_MODIFIED)
     def get(self, args):
-        """List products: paginate, filter by category, search names, sort."""
+        """List products: paginate, filter by category, search names, sort.
+
+        Anyone may browse. Pages are cached (`CACHE_LIST_TTL`) and carry an `ETag`: send it back in
+        `If-None-Match` for a 304 without a body.
+        """
         items, total = repository.list_products(
             limit=args["limit"], offset=args["offset"], category=args.get("category"),
             q=args.get("q"), sort=args["sort"])
@@ -44,7 +48,10 @@ class Products(MethodView):
     @blp.alt_response(409, description="A product with this name exists.")
     @blp.doc(security=ADMIN)
     def post(self, product):
-        """Create a product (admin)."""
+        """Create a product.
+
+        `price` is a decimal string with at most two places. 409 when a product has this name.
+        """
         try:
             created = repository.create_product(**product)
         except repository.DuplicateName as exc:
@@ -62,7 +69,11 @@ class Product(MethodView):
     @blp.alt_response(304, description=NOT_MODIFIED)
     @blp.alt_response(404, description="No such product.")
     def get(self, product_id):
-        """Get a product."""
+        """Get a product.
+
+        Anyone may read it. Cached (`CACHE_PRODUCT_TTL`), with an `ETag` for conditional requests
+        (`If-None-Match` → 304).
+        """
         product = repository.get_product(product_id=product_id)
         if product is None:
             raise NotFound(f"Product {product_id} does not exist.")
@@ -74,7 +85,10 @@ class Product(MethodView):
     @blp.alt_response(404, description="No such product.")
     @blp.doc(security=ADMIN)
     def patch(self, changes, product_id):
-        """Change some of a product's fields (admin)."""
+        """Change some of a product's fields.
+
+        Send any subset of the fields, at least one. 409 when the new name is taken by another product.
+        """
         if not changes:
             raise ValidationFailed("Send at least one field to change.")
         try:
@@ -91,7 +105,10 @@ class Product(MethodView):
     @blp.alt_response(404, description="No such product.")
     @blp.doc(security=ADMIN)
     def delete(self, product_id):
-        """Delete a product (admin); past orders keep its name and price."""
+        """Delete a product.
+
+        Past orders keep its name and price.
+        """
         if not repository.delete_product(product_id=product_id):
             raise NotFound(f"Product {product_id} does not exist.")
         caching.product_changed(product_id)

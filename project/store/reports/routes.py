@@ -43,7 +43,11 @@ class Reports(MethodView):
     @blp.response(202, JobAcceptedSchema)
     @blp.doc(security=[{"bearerAuth": []}])
     def post(self, params):
-        """Enqueue a sales report; poll ``/api/v1/jobs/{job_id}`` for the result."""
+        """Request a sales report, computed in the background.
+
+        Optional `since` and `until` dates (inclusive). Answers 202 at once with the job's ID; poll
+        `GET /api/v1/jobs/{job_id}` for the result. Limited to 10 a minute per caller (`reports`).
+        """
         job = tasks.enqueue(
             generate_sales_report,
             since=params["since"].isoformat() if params.get("since") else None,

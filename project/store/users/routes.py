@@ -21,7 +21,12 @@ class Register(MethodView):
     @blp.response(201, UserSchema)
     @blp.alt_response(409, description="An account with this email exists.")
     def post(self, credentials):
-        """Register a new customer (free tier); the password is stored as an Argon2id hash."""
+        """Create a customer account (free tier).
+
+        The password needs `PASSWORD_MIN_LENGTH` (10) to 128 characters and is stored only as an
+        Argon2id hash. Limited to 10 an hour per IP (`register-ip`) and 5 an hour per email
+        (`register-account`) on top of the caller's tier; 409 when the email is taken.
+        """
         try:
             user = repository.create_user(email=credentials["email"],
                                           password_hash=hash_password(credentials["password"]))
@@ -40,7 +45,14 @@ class Token(MethodView):
     @blp.alt_response(401, description="Wrong email or password.")
     @blp.alt_response(429, description="Too many failed sign-ins for this account from this address.")
     def post(self, credentials):
-        """Exchange email and password for a bearer token that expires."""
+        """Sign in: exchange email and password for a bearer token.
+
+        The token is valid for `expires_in` seconds (`TOKEN_TTL_SECONDS`); send it as
+        `Authorization: Bearer <token>`. A wrong email or password is one 401 for both (an unknown
+        email costs the same time). After `SECURITY_LOCK_THRESHOLD` failures this account is locked
+        from this address (429 `sign-in-locked`), and repeated failures block the address (403
+        `ip-blocked`). Limited to 30 a minute per IP (`sign-in-ip`) and 20 per email (`sign-in-account`).
+        """
         user = repository.get_credentials(email=credentials["email"])
         signin.check_allowed(credentials["email"], user)  # 429 for a locked (account, IP) pair
         if not verify_password(user and user["password_hash"], credentials["password"]):
@@ -58,5 +70,8 @@ class Token(MethodView):
     @blp.response(204)
     @blp.doc(security=[{"bearerAuth": []}])
     def delete(self):
-        """Revoke the token sent with this request."""
+        """Sign out: revoke the token sent with this request.
+
+        Later requests with it get 401.
+        """
         auth.revoke_token(auth.bearer_token())

@@ -35,7 +35,7 @@ class UserSchema(Schema):
     email = fields.Email(metadata={"example": "ada@example.com"})
     role = fields.String(metadata={"example": "customer"})
     tier = fields.String(metadata={"example": "free"})
-    created_at = fields.DateTime(dump_only=True)
+    created_at = fields.DateTime(dump_only=True, metadata={"example": "2026-12-03T09:30:00+00:00"})
 
 
 class TokenSchema(Schema):
