@@ -141,8 +141,13 @@ class Cluster:
             child.kill()
         worker.kill()
 
-    def ready(self, url, timeout=3):
-        """The status of ``url``'s ``/health/ready`` (0 when no answer)."""
+    def ready(self, url, timeout=10):
+        """The status of ``url``'s ``/health/ready`` (0 when no answer).
+
+        The timeout outlasts ``DB_POOL_TIMEOUT`` plus ``HEALTH_TIMEOUT``: while PostgreSQL is down,
+        every sync worker spends up to the pool timeout on each request before its 503, and the probe
+        queues behind them (a Kubernetes readiness probe that times out counts as not ready too).
+        """
         try:
             with urllib.request.urlopen(f"{url}/health/ready", timeout=timeout) as response:  # noqa: S310 - loopback
                 return response.status

@@ -19,14 +19,9 @@ def place_order(*, user_id, lines, conn=None):
     is changed. With ``conn`` (a connection inside a transaction) the order
     joins the caller's transaction, so what the caller writes commits with it.
     """
-    if conn is None:
+    if conn is None:  # its own transaction; the statements stay named ``orders.place_order`` in metrics
         with db.transaction() as own:
-            return _place(own, user_id=user_id, lines=lines)
-    return _place(conn, user_id=user_id, lines=lines)
-
-
-def _place(conn, *, user_id, lines):
-    """The body of ``place_order`` on a connection that is inside a transaction."""
+            return place_order(user_id=user_id, lines=lines, conn=own)
     wanted = {line["product_id"]: line["quantity"] for line in lines}
     rows = conn.execute(
         "SELECT id, name, category, price, stock FROM products WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
