@@ -20,6 +20,7 @@ from tests.system.cluster import WEB_WORKERS
 from tests.system.load import Load, store_scenario
 
 RECOVERY_BOUND = 30.0  # seconds; the measured figures are far lower (see the README's failure model)
+JOB_RECOVERY_BOUND = 200.0  # seconds for a killed worker's jobs to settle: RQ's worst case (see below)
 
 
 @pytest.fixture
@@ -91,8 +92,12 @@ def test_killing_an_rq_worker_mid_job_loses_no_job(cluster, under_load):
         return {"waited_for_busy_worker_s": busy}
 
     measured = under_load("rq worker kill -9", fault)
+    # RQ's own bounds, whichever moment the kill hit: a job in the started registry is found once its
+    # heartbeat runs out (seconds here); one taken off the queue but not yet started waits a minute in
+    # RQ's intermediate queue; a retry scheduled while the dead worker held the scheduler lock waits for
+    # another worker to take the scheduler over (RQ tries every 120 s). Hence the bound (README, failure model).
     settled = seconds_until(lambda: all(job.get_status(refresh=True) in ("finished", "failed") for job in enqueued),
-                            bound=60)
+                            bound=JOB_RECOVERY_BOUND)
     finished = [job for job in enqueued if job.get_status(refresh=True) == "finished"]
     dead_ids = {entry["job_id"] for entry in dead.list_dead()}
     lettered = [job for job in enqueued if job.id in dead_ids]
