@@ -24,6 +24,8 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from project import redis_client
+
 FAILURES = (redis.RedisError, OSError)  # what counts as the cache being unavailable
 
 # KEYS: the two version keys, the views set. ARGV: entry prefix, lock token ('' = no lock), lock ms, view member.
@@ -87,8 +89,8 @@ def release_name(config):
 def make_client(config):
     """A Redis client of the cache's own: short timeouts and no retries, so an outage costs little per call."""
     timeout = config["CACHE_SOCKET_TIMEOUT"]
-    return redis.Redis.from_url(config["REDIS_URL"], socket_timeout=timeout, socket_connect_timeout=timeout,
-                                retry=Retry(NoBackoff(), 0), health_check_interval=30)
+    return redis_client.connect(config["REDIS_URL"], socket_timeout=timeout, socket_connect_timeout=timeout,
+                                 retry=Retry(NoBackoff(), 0), health_check_interval=30)
 
 
 class CacheStore:

@@ -25,7 +25,6 @@ from functools import cache
 from importlib import metadata
 from pathlib import Path
 
-import redis
 from flask import current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -34,7 +33,7 @@ from prometheus_client.core import GaugeMetricFamily
 from rq import Queue, Worker
 from rq.job import Job
 
-from project import db
+from project import db, redis_client
 from project.db import migrations
 from project.db.pool_metrics import pool_stats
 from project.errors import AppError
@@ -94,7 +93,7 @@ def _health_redis():
     client = current_app.extensions.get("health_redis")
     if client is None:
         timeout = current_app.config["HEALTH_TIMEOUT"]
-        client = current_app.extensions["health_redis"] = redis.Redis.from_url(
+        client = current_app.extensions["health_redis"] = redis_client.connect(
             current_app.config["REDIS_URL"], socket_timeout=timeout, socket_connect_timeout=timeout)
     return client
 

@@ -45,6 +45,7 @@ from prometheus_client import Counter
 from prometheus_client.core import GaugeMetricFamily
 from rq import Retry
 
+from project import redis_client
 from project.config import BREAKER_NAMES
 from project.errors import ServiceUnavailable
 from project.observability import health, metrics
@@ -197,7 +198,7 @@ def init_app(app):
     """The app's breakers, a health component for each, and their states at each scrape."""
     timeout = app.config["BREAKER_REDIS_TIMEOUT"]
     # A client of its own: a breaker's bookkeeping must wait far less than the app's own Redis calls do.
-    client = redis.Redis.from_url(app.config["REDIS_URL"], socket_timeout=timeout, socket_connect_timeout=timeout,
+    client = redis_client.connect(app.config["REDIS_URL"], socket_timeout=timeout, socket_connect_timeout=timeout,
                                   decode_responses=True)
     store = app.extensions["breaker_store"] = BreakerStore(client, _store_failed)
     app.extensions["breakers"] = {
