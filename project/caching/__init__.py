@@ -43,7 +43,7 @@ def check_cache(timeout):
     from flask import current_app
 
     from project.extensions import cache
-    from project.observability import health
+    from project.observability import health_checks
 
     started = time.perf_counter()
     cache.set(HEALTH_KEY, b"ok", timeout=60)
@@ -52,14 +52,14 @@ def check_cache(timeout):
     details = {"round_trip_ms": round((time.perf_counter() - started) * 1000, 2), "key_prefix": state.store.prefix,
                "enabled": state.enabled, "breaker": "open" if state.guard.open_until > time.monotonic() else
                ("watching" if state.guard.suspect else "closed")}
-    return (health.UP if readable and state.enabled else health.DEGRADED), details
+    return (health_checks.UP if readable and state.enabled else health_checks.DEGRADED), details
 
 
 def init_app(app):
     """Bind Flask-Caching to the cache's Redis client; the cached views' state; the health check; the CLI."""
     from project.caching import commands, guard, store
     from project.extensions import cache
-    from project.observability import health
+    from project.observability import health_checks
 
     client = store.make_client(app.config)
     cache_store = store.CacheStore(client, app.config)
@@ -67,5 +67,5 @@ def init_app(app):
                                 "CACHE_KEY_PREFIX": cache_store.prefix,
                                 "CACHE_DEFAULT_TIMEOUT": app.config["CACHE_PRODUCT_TTL"]})
     app.extensions["caching"] = CacheState(cache_store, guard.CacheGuard(), app.config["CACHE_ENABLED"])
-    health.register_check(app, "cache", check_cache)
+    health_checks.register_check(app, "cache", check_cache)
     app.cli.add_command(commands.cache_cli)

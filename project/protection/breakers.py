@@ -48,7 +48,7 @@ from rq import Retry
 from project import redis_client
 from project.config import BREAKER_NAMES
 from project.errors import ServiceUnavailable
-from project.observability import health, metrics
+from project.observability import health_checks, metrics
 from project.observability.logging import get_logger
 from project.outbound import OutboundError
 from project.protection.breaker_state import CLOSED, HALF_OPEN, OPEN, STATES, Policy
@@ -182,7 +182,7 @@ def _health_check(name):
     def check_breaker(timeout):
         """Closed is UP; open, half-open, or known only to this process (Redis unreachable) is DEGRADED."""
         status = get(name).status()
-        return (health.UP if status["state"] == CLOSED and status["shared"] else health.DEGRADED), status
+        return (health_checks.UP if status["state"] == CLOSED and status["shared"] else health_checks.DEGRADED), status
 
     return check_breaker
 
@@ -206,5 +206,5 @@ def init_app(app):
                       key_prefix=app.config["SERVICE_NAME"], failures=FAILURES[name])
         for name in BREAKER_NAMES}
     for name in BREAKER_NAMES:
-        health.register_check(app, f"breaker_{name}", _health_check(name))
+        health_checks.register_check(app, f"breaker_{name}", _health_check(name))
     metrics.add_collector(app, collect_states)

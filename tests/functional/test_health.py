@@ -18,7 +18,7 @@ import pytest
 from project import create_app
 from project.db import migrations
 from project.devservices import start_postgres, start_valkey
-from project.observability import health
+from project.observability import health_checks
 from tests.builders import sign_in
 
 HEALTH_TOKEN = "operator-token-for-tests"
@@ -173,9 +173,9 @@ def test_a_hung_check_is_cut_off_at_the_deadline(make_app):
 
     def hangs(timeout):
         release.wait(10)
-        return health.UP, {}
+        return health_checks.UP, {}
 
-    health.register_check(app, "hangs", hangs)  # after create_app, as later concerns do
+    health_checks.register_check(app, "hangs", hangs)  # after create_app, as later concerns do
     client = app.test_client()
     try:
         started = time.monotonic()
@@ -197,9 +197,9 @@ def test_results_are_reused_so_a_probe_storm_checks_once(make_app):
 
     def counted(timeout):
         calls.append(1)
-        return health.UP, {}
+        return health_checks.UP, {}
 
-    health.register_check(app, "counted", counted)
+    health_checks.register_check(app, "counted", counted)
     client = app.test_client()
 
     threads = [threading.Thread(target=client.get, args=("/health/ready",)) for _ in range(20)]
