@@ -8,7 +8,7 @@ and the bare calibration app, runs Locust for a fixed time, stops everything
 and compares the figures with ``perf/baseline.json``.
 
     python -m perf.run --duration 120 --users 30 --tolerance 0.25   # make perf
-    python -m perf.run --duration 45 --tolerance 3 --min-requests 100 --attempts 2   # make perf-smoke
+    python -m perf.run --duration 45 --tolerance 3 --min-requests 100 --attempts 3   # make perf-smoke
     python -m perf.run --write-baseline                             # record a new baseline
 """
 
@@ -153,7 +153,7 @@ def main(argv=None):
                 return 0
             if any(kind == check_regression.FAILED for *_, kind in problems) or attempt == args.attempts:
                 return 1
-            # A shared machine stalls now and then: a slowdown counts only if a second run shows it too.
+            # A shared machine stalls now and then: a slowdown counts only if every attempt shows it.
             print("slower than the baseline: measuring again to confirm", flush=True)
     return 1
 
