@@ -42,7 +42,7 @@ def register_extensions(app):
     from project import caching, content_type, db, openapi, redis_client, tasks
     from project.extensions import api
     from project.observability import correlation, metrics
-    from project.protection import breakers, ratelimits
+    from project.protection import breakers, ratelimits, roundtrip
     from project.security import auth, blocking, monitoring
 
     correlation.init_app(app)
@@ -58,6 +58,7 @@ def register_extensions(app):
     openapi.init_app(app)  # right after the Api: keeps this app's spec, serves the finished one and /docs assets
     auth.init_app(app)
     ratelimits.init_app(app)  # after auth: the caller's tier and ID key the limits
+    roundtrip.init_app(app)  # block check, first limit and cache lookup in one round trip
     caching.init_app(app)  # after breakers: reads go around the cache while its circuit is open
 
 
