@@ -7,7 +7,9 @@ A block is one Redis key with a TTL (its value the repeat level), so every worke
 instance enforces it and it lifts itself. Addresses in ``SECURITY_ALLOWLIST`` are never
 blocked; health and metrics endpoints are never refused. When Redis is unreachable the
 check fails open with a warning: an outage of the blocklist must not become an outage
-of the API.
+of the API. For an API read without a token the check is the first part of the
+request's one Redis round trip (``project.protection.roundtrip``), with the rate
+limit and the cache lookup.
 """
 
 import ipaddress
