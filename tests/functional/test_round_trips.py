@@ -92,3 +92,39 @@ def test_a_signed_in_read_sends_its_limit_and_lookup_together(client, ctx, custo
 
     assert answer.status_code == 200 and answer.headers["RateLimit"].startswith('"free";')
     assert len(sends) == 2  # the block check before the token is checked, then limit and lookup
+
+
+def test_with_redis_down_a_read_fails_open_once_for_each_check(app, settings, ctx, capsys):
+    from project.devservices import start_valkey
+
+    server, url = start_valkey()
+    outage = create_app({**settings, "REDIS_URL": url, "RATELIMIT_ANONYMOUS": "1/minute"})
+    client = outage.test_client()
+    product = make_product(name="Still served")
+    assert client.get(f"{PRODUCTS}/{product['id']}").status_code == 200
+    server.stop()
+    samples = ("ratelimit_storage_errors_total", {}), ("security_checks_failed_open_total", {"check": "ip_block"}), \
+        ("cache_requests_total", {"cache": "product", "result": "error"})
+    before = [REGISTRY.get_sample_value(name, labels) or 0 for name, labels in samples]
+    capsys.readouterr()
+
+    answer = client.get(f"{PRODUCTS}/{product['id']}")  # over the 1/minute limit: let through, Redis is down
+
+    assert answer.status_code == 200 and answer.get_json()["name"] == "Still served"
+    assert "RateLimit" not in answer.headers
+    after = [REGISTRY.get_sample_value(name, labels) or 0 for name, labels in samples]
+    assert [late - early for early, late in zip(before, after, strict=True)] == [1, 1, 1]
+    events = [line for line in capsys.readouterr().out.splitlines() if '"ratelimit_storage_unavailable"' in line]
+    assert len(events) == 1
+
+
+def test_with_redis_down_and_failing_closed_a_read_is_503(app, settings, ctx):
+    from project.devservices import start_valkey
+
+    server, url = start_valkey()
+    server.stop()
+    client = create_app({**settings, "REDIS_URL": url, "RATELIMIT_FAIL_OPEN": False}).test_client()
+
+    answer = client.get(PRODUCTS)
+
+    assert answer.status_code == 503 and int(answer.headers["Retry-After"]) > 0
