@@ -1,6 +1,8 @@
 """The cost of production readiness: the store's cached product read against bare Flask.
 
-Both run under gunicorn with the same number of sync workers, on 127.0.0.1,
+Both run under gunicorn with the same number of sync workers (no keep-alive in
+either), on 127.0.0.1; the store with its production ``gunicorn.conf.py``, the
+bare app with gunicorn's defaults (``bare_gunicorn.conf.py``),
 at the same time; ``wrk`` loads them in interleaved rounds (bare, store, bare,
 store, ...) so that whatever else the shared machine is doing falls on both
 alike, and the medians of the rounds are compared. The store runs with every
@@ -66,7 +68,8 @@ def main(argv=None):
         port, bare_port = free_port(), free_port()
         store = start([sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "wsgi:app"],
                       {**env, "GUNICORN_BIND": f"127.0.0.1:{port}"}, log)
-        bare = start([sys.executable, "-m", "gunicorn", "--workers", str(args.workers), "--bind",
+        bare = start([sys.executable, "-m", "gunicorn", "--config", "perf/bare_gunicorn.conf.py",
+                      "--workers", str(args.workers), "--bind",
                       f"127.0.0.1:{bare_port}", "--log-level", "warning", "perf.bare_app:app"], env, log)
         try:
             store_url = f"http://127.0.0.1:{port}/api/v1/products/1"

@@ -40,6 +40,9 @@ product_cache = CachedView("product", entry=lambda kwargs: f"product:{kwargs['pr
                            namespaces=lambda kwargs: ("catalogue", f"product:{kwargs['product_id']}"),
                            ttl_setting="CACHE_PRODUCT_TTL", member=lambda kwargs: str(kwargs["product_id"]))
 
+# Cached GET views by endpoint: ``project.protection.roundtrip`` looks them up with the request's limit.
+CACHED_VIEWS = {PRODUCT_ENDPOINT: product_cache, PRODUCTS_ENDPOINT: product_list_cache}
+
 
 def _bump(*namespaces):
     """Invalidate ``namespaces`` now (never through the open breaker: a write must always try)."""

@@ -41,6 +41,10 @@ class CacheGuard:
         self.suspect = False  # a failure was seen: go through the breaker until it is closed
         self.open_until = 0.0  # monotonic time until which the breaker said "open"
 
+    def direct(self):
+        """True while a call would go straight to Redis (no failure seen, circuit not open)."""
+        return not self.suspect and not (self.open_until and time.monotonic() < self.open_until)
+
     def call(self, func, /, *args, **kwargs):
         """``func(*args, **kwargs)``; raises ``Bypassed`` (circuit open) or ``Failed`` (Redis error)."""
         if self.open_until and time.monotonic() < self.open_until:

@@ -20,6 +20,7 @@ from flask import current_app, request
 from project.caching import guard as guards
 from project.caching.metrics import LOCK_WAITS, counted
 
+PLAN = "store.roundtrip.plan"  # project.protection.roundtrip.PLAN: a lookup made with the rate limit
 RESULT_KEY = "store.cache_result"  # in the WSGI environ: hit, miss, error or bypass (for logs and warming)
 WARMING_KEY = "store.cache_warming"  # set by warm_cache: fill, but count neither lookups nor views
 FIRST_POLL, LAST_POLL = 0.005, 0.05  # seconds between a waiter's polls, doubling
@@ -64,20 +65,33 @@ class CachedView:
 
         return cached
 
+    def prepare(self, kwargs):
+        """``(namespaces, entry, fill-lock token, member)`` of a lookup for the view's ``kwargs``."""
+        member = "" if request.environ.get(WARMING_KEY, False) or self.member is None else self.member(kwargs)
+        return self.namespaces(kwargs), self.entry(kwargs), secrets.token_hex(8), member
+
     def serve(self, view, args, kwargs):
         """Answer from the cache, or render, store and answer."""
         state = current_app.extensions["caching"]
         if not state.enabled:
             return self._uncached(view, args, kwargs, "bypass")
         warming = request.environ.get(WARMING_KEY, False)
-        member = "" if warming or self.member is None else self.member(kwargs)
-        namespaces, entry, token = self.namespaces(kwargs), self.entry(kwargs), secrets.token_hex(8)
-        try:
-            tag, blob, locked = state.guard.call(state.store.lookup, namespaces, entry, token=token, member=member)
-        except guards.Bypassed:
-            return self._uncached(view, args, kwargs, "bypass")
-        except guards.Failed:
+        plan = request.environ.get(PLAN)
+        found = plan.take_lookup(self) if plan is not None else None
+        if found is None:
+            namespaces, entry, token, member = self.prepare(kwargs)
+            try:
+                tag, blob, locked = state.guard.call(state.store.lookup, namespaces, entry, token=token,
+                                                     member=member)
+            except guards.Bypassed:
+                return self._uncached(view, args, kwargs, "bypass")
+            except guards.Failed:
+                return self._uncached(view, args, kwargs, "error")
+        elif isinstance(found, Exception):  # the request's one round trip failed: as a direct call would
+            state.guard.failed(found)
             return self._uncached(view, args, kwargs, "error")
+        else:  # looked up with the block check and the rate limit (project.protection.roundtrip)
+            (_, _, entry, token, member), (tag, blob, locked) = plan.cache, found
         key = state.store.prefix + entry + tag
         if blob is None and not locked:
             blob = self._wait(state, key)

@@ -79,7 +79,7 @@ class ProcessPool:
 
 
 def init_app(app):
-    """Attach the per-process pool holder to the app; report its figures after each request."""
+    """Attach the per-process pool holder to the app; report its figures (at scrapes, and once a second)."""
     app.extensions["db"] = ProcessPool(app.config)
     instrumentation.init_app(app)
     pool_metrics.init_app(app)

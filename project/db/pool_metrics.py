@@ -7,6 +7,7 @@ Prometheus counters advance by the difference since this process last looked
 """
 
 import threading
+import time
 import weakref
 
 from flask import current_app
@@ -30,6 +31,7 @@ COUNTERS = {
 }
 
 log = get_logger(__name__)
+REFRESH_SECONDS = 1.0  # how stale a worker's figures may be between scrapes
 _last = weakref.WeakKeyDictionary()  # pool -> its counters when this process last looked
 _lock = threading.Lock()
 
@@ -96,5 +98,20 @@ def pool_stats(app_or_pool=None):
 
 
 def init_app(app):
-    """Refresh the pool figures after every request."""
-    app.teardown_request(lambda _exc: update_pool_metrics(app))
+    """Refresh the pool figures at each scrape, and after requests at most every ``REFRESH_SECONDS``.
+
+    A scrape reaches one worker, so the others keep their figures fresh themselves
+    (``livesum`` adds up every live worker's): once a second, not on every request.
+    """
+    from project.observability import metrics
+
+    due = [0.0]
+
+    def refresh(_exc):
+        now = time.monotonic()
+        if now >= due[0]:
+            due[0] = now + REFRESH_SECONDS
+            update_pool_metrics(app)
+
+    app.teardown_request(refresh)
+    metrics.before_scrape(app, update_pool_metrics)

@@ -13,7 +13,7 @@ import re
 import sys
 import traceback
 
-from pythonjsonlogger.json import JsonFormatter
+from pythonjsonlogger.orjson import OrjsonFormatter
 
 from project.observability import context
 
@@ -57,8 +57,22 @@ class ContextFilter(logging.Filter):
         return True
 
 
-class StoreJsonFormatter(JsonFormatter):
-    """python-json-logger with the contract's field names, structured exceptions and masking."""
+# orjson writes non-ASCII as UTF-8; these three would still split a line for some readers.
+LINE_BREAKS = {0x85: "\\u0085", 0x2028: "\\u2028", 0x2029: "\\u2029"}
+_SENSITIVE = {}  # key -> whether it names a secret: a process logs the same few keys over and over
+
+
+def _sensitive(key):
+    found = _SENSITIVE.get(key)
+    if found is None:
+        found = bool(SENSITIVE_KEY.search(key))
+        if len(_SENSITIVE) < 4096:
+            _SENSITIVE[key] = found
+    return found
+
+
+class StoreJsonFormatter(OrjsonFormatter):
+    """python-json-logger (orjson encoding) with the contract's field names, structured exceptions and masking."""
 
     def __init__(self, *, service, version, environment):
         """Fixed fields for every line of this process."""
@@ -70,6 +84,11 @@ class StoreJsonFormatter(JsonFormatter):
             timestamp=True,
         )
 
+    def jsonify_log_record(self, log_data):
+        """The JSON from orjson, with the line breaks it leaves as they are (NEL, U+2028, U+2029) escaped."""
+        text = super().jsonify_log_record(log_data)
+        return text if text.isascii() else text.translate(LINE_BREAKS)
+
     def add_fields(self, log_data, record, message_dict):
         """Add the standard fields, then the exception as data and masked extras."""
         message_dict.pop("exc_info", None)  # replaced by the structured field below
@@ -77,7 +96,7 @@ class StoreJsonFormatter(JsonFormatter):
         if isinstance(log_data.get("message"), str):
             log_data["message"] = redact_text(ANSI_ESCAPE.sub("", log_data["message"]))
         for key, value in list(log_data.items()):
-            if SENSITIVE_KEY.search(key):
+            if _sensitive(key):
                 log_data[key] = REDACTED
             elif isinstance(value, dict | list | tuple):
                 log_data[key] = redact(value)

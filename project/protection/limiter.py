@@ -27,7 +27,7 @@ from redis.exceptions import NoScriptError
 from project.errors import ServiceUnavailable
 from project.observability import metrics
 from project.observability.logging import get_logger, redact_text
-from project.protection import policies
+from project.protection import policies, roundtrip
 
 log = get_logger(__name__)
 STORAGE_ERRORS = (redis.RedisError, StorageError)
@@ -38,6 +38,7 @@ STORAGE_ERRORS_TOTAL = Counter("ratelimit_storage_errors_total",
 # flask-limiter sets Retry-After on *every* limited response; under this name it is moved to 429s only.
 RETRY_AFTER_HEADER = "X-Store-RateLimit-Retry-After"
 _WINDOWS = "store.ratelimit.windows"  # request.environ: limit key -> WindowStats read with its hit
+_EARLY = "store.ratelimit.early"  # request.environ: the outcome of a check made at the block check
 
 
 def _remember(key, stats):
@@ -57,6 +58,12 @@ class ReportingMovingWindow(MovingWindowRateLimiter):
         storage = self.storage
         key = item.key_for(*identifiers)
         redis_key, now, expiry = storage.prefixed_key(key), time.time(), item.get_expiry()
+        plan = roundtrip.pending() if has_request_context() else None
+        if plan is not None:  # this request's one round trip: block check, this hit, cache lookup
+            acquired, oldest, entries = plan.send(storage, (redis_key, now, item.amount, expiry, cost))
+            start = float(oldest) if oldest else now
+            _remember(key, WindowStats(start + expiry, item.amount - entries))
+            return acquired
         pipe = storage.get_connection().pipeline(transaction=False)
         pipe.evalsha(storage.lua_acquire_moving_window.sha, 1, redis_key, now, item.amount, expiry, cost)
         pipe.evalsha(storage.lua_moving_window.sha, 1, redis_key, now - expiry, item.amount)
@@ -113,8 +120,32 @@ class AppLimiter(Limiter):
         """The current app's storage."""
         return self.limiter.storage
 
+    def check_early(self):
+        """The check, made at the block check (``roundtrip``); its outcome is raised at the limiter's own hook.
+
+        ``roundtrip.Blocked`` passes through at once, with nothing of the check kept.
+        """
+        try:
+            self._check_request_limit()
+        except roundtrip.Blocked:
+            self.context.reset()
+            raise
+        except Exception as error:  # noqa: BLE001 - every outcome waits for its usual place
+            request.environ[_EARLY] = error
+        else:
+            request.environ[_EARLY] = None
+
     def _check_request_limit(self, callable_name=None, in_middleware=True):
         """flask-limiter's check (``RateLimitExceeded`` and a bad token's 401 pass through); Redis down is ours."""
+        if in_middleware and callable_name is None and _EARLY in request.environ:
+            error = request.environ.pop(_EARLY)
+            if error is not None:
+                raise error
+            return
+        if request.method in roundtrip.READS and roundtrip.current() is None:  # a signed-in read
+            cache = roundtrip.cache_plan()
+            if cache is not None:  # its first limit hit brings its cache lookup along
+                request.environ[roundtrip.PLAN] = roundtrip.Plan(None, cache)
         try:
             super()._check_request_limit(callable_name, in_middleware)
         except STORAGE_ERRORS as error:

@@ -1,7 +1,10 @@
 """Rate limiting: flask-limiter on Redis (a moving window), shared by every worker and instance.
 
 A request's path: correlation, IP block check, authentication, then this
-check (before_request), then the view. The policies (tiers and endpoints)
+check (before_request), then the view. For an API read without a token the
+check is made at the IP block check instead, in the same Redis round trip as
+the block and the cache lookup (``roundtrip.py``); its outcome (a 429, or a
+503 when failing closed) is still given at this point of the path. The policies (tiers and endpoints)
 are in ``policies.py``; the limiter itself in ``limiter.py``.
 
 Every limited response carries the IETF httpapi draft's structured fields

@@ -7,7 +7,9 @@ A block is one Redis key with a TTL (its value the repeat level), so every worke
 instance enforces it and it lifts itself. Addresses in ``SECURITY_ALLOWLIST`` are never
 blocked; health and metrics endpoints are never refused. When Redis is unreachable the
 check fails open with a warning: an outage of the blocklist must not become an outage
-of the API.
+of the API. For an API read without a token the check is the first part of the
+request's one Redis round trip (``project.protection.roundtrip``), with the rate
+limit and the cache lookup.
 """
 
 import ipaddress
@@ -17,6 +19,7 @@ from flask import current_app, request
 from prometheus_client import Counter
 
 from project.errors import IpBlocked
+from project.protection import roundtrip
 from project.redis_client import get_redis
 from project.security import monitoring
 
@@ -128,11 +131,19 @@ def refuse_blocked_clients():
     if monitoring.exempt(request.path):
         return
     ip = monitoring.client_ip()
-    if allowlisted(ip):
-        return
+    checked = not allowlisted(ip)
     try:
-        remaining = remaining_seconds(ip)
+        if roundtrip.eligible():  # one round trip: this check, the rate limit and the cache lookup
+            remaining = seconds_left(roundtrip.check_early(BLOCK_PREFIX + ip if checked else None))
+        elif checked:
+            remaining = remaining_seconds(ip)
+        else:
+            return
+    except roundtrip.Blocked as blocked:
+        remaining = seconds_left(blocked.pttl)
     except redis.RedisError as error:
+        if not checked:
+            return
         monitoring.failed_open("ip_block", error)
         return
     if remaining:
