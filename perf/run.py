@@ -102,7 +102,9 @@ def serve_and_load(env, args, report_dir):
                            env={**env, "GUNICORN_BIND": f"127.0.0.1:{port}"}, cwd=ROOT, stdout=log, stderr=log)
     worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "rq", "worker"],  # noqa: S603
                               env=env, cwd=ROOT, stdout=log, stderr=log)
-    bare = subprocess.Popen([*gunicorn, "--workers", "1", "--bind", f"127.0.0.1:{bare_port}",  # noqa: S603
+    # Its own config file: without one gunicorn would read the store's gunicorn.conf.py from ROOT.
+    bare = subprocess.Popen([*gunicorn, "--config", "perf/bare_gunicorn.conf.py", "--workers", "1",  # noqa: S603
+                             "--bind", f"127.0.0.1:{bare_port}",
                              "--log-level", "warning", "perf.bare_app:app"], env=env, cwd=ROOT,
                             stdout=log, stderr=log)
     processes = [web, worker, bare]
