@@ -2,7 +2,7 @@
 
 import flask
 
-from project import StoreFlask
+from project.app_class import StoreFlask
 
 
 def make_app():
