@@ -159,11 +159,13 @@ def statuses(breakers=None):
 def retry_later(error):
     """An RQ ``Retry`` for a job to *return* when it meets ``CircuitOpen``: it runs again once trials may go through.
 
-    The delay is the circuit's ``Retry-After`` plus up to a quarter more, so deferred jobs do not all
-    wake for the same trial. Delayed retries need RQ's scheduler (``flask rq worker`` runs it); after
+    The delay is the circuit's ``Retry-After`` plus one second, because RQ schedules to the whole second
+    rounding down (without it a job could wake just before trials may go through and be deferred again),
+    plus up to a quarter more, so deferred jobs do not all wake for the same trial. Delayed retries
+    need RQ's scheduler (``flask rq worker`` runs it); after
     ``BREAKER_JOB_MAX_RETRIES`` the job fails and stays in RQ's failed registry, never silently dropped.
     """
-    interval = error.retry_after + random.randint(0, max(1, error.retry_after // 4))  # noqa: S311 - jitter only
+    interval = error.retry_after + 1 + random.randint(0, max(1, error.retry_after // 4))  # noqa: S311 - jitter only
     log.info("job_retry_scheduled", breaker=error.breaker, retry_in_seconds=interval)
     return Retry(max=current_app.config["BREAKER_JOB_MAX_RETRIES"], interval=interval)
 
