@@ -31,8 +31,8 @@ from project.observability.health_checks import (
     get_health,
     is_draining,
     overall,
-    register_core_checks,
 )
+from project.observability.health_components import register_core_checks
 
 DEPENDENCIES = ("flask", "gunicorn", "psycopg", "psycopg-pool", "redis", "rq", "flask-smorest", "flask-limiter",
                 "flask-caching", "prometheus-flask-exporter", "prometheus-client", "python-json-logger")

@@ -1,11 +1,12 @@
-"""Health checks: the components, how they are run, and their status as metrics.
+"""Health checks: how components are registered and run, and their status as metrics.
 
 Each component check is ``func(timeout) -> (status, details)``; raising makes
 the component DOWN with its error. ``HealthChecks`` runs an app's checks
 together, each under its own timeout, all under one deadline
 (``HEALTH_TIMEOUT``), and reuses the result for ``HEALTH_CACHE_SECONDS`` so a
-storm of probes costs one check per process. Later concerns register their
-own components (cache, circuit breakers) with ``register_check``.
+storm of probes costs one check per process. The core components are in
+``health_components``; later concerns register their own (cache, circuit
+breakers) with ``register_check``.
 
 Statuses, from best to worst: UP, DEGRADED, DOWN. A critical component DOWN
 (the database) makes the service DOWN, and not ready; any other component
@@ -22,12 +23,7 @@ from pathlib import Path
 
 from flask import current_app
 from prometheus_client.core import GaugeMetricFamily
-from rq import Queue, Worker
-from rq.job import Job
 
-from project import db, redis_client
-from project.db import migrations
-from project.db.pool_metrics import pool_stats
 from project.observability import gunicorn_hooks
 from project.observability.logging import get_logger, redact_text
 
@@ -35,6 +31,7 @@ UP, DEGRADED, DOWN = "UP", "DEGRADED", "DOWN"
 STATUSES = (UP, DEGRADED, DOWN)  # best to worst
 
 log = get_logger(__name__)
+
 
 class Check:
     """A component check: ``func(timeout)`` returns ``(status, details)`` or raises (DOWN)."""
@@ -53,67 +50,6 @@ class Check:
             result["error"] = f"{type(error).__name__}: {redact_text(str(error)).strip()}"[:500]
         result["latency_ms"] = round((time.perf_counter() - started) * 1000, 2)
         return result
-
-
-# --- the checks ----------------------------------------------------------------------------------------------
-
-
-def check_database(timeout):
-    """``SELECT 1`` under a statement timeout, the pool's figures, and whether migrations are current."""
-    with db.get_pool().connection(timeout=timeout) as conn, conn.transaction():
-        conn.execute("SELECT set_config('statement_timeout', %s, true)", (str(int(timeout * 1000)),))
-        conn.execute("SELECT 1")
-        schema = conn.execute("SELECT to_regclass('schema_migrations') IS NOT NULL AS present").fetchone()
-        applied = {row["version"] for row in conn.execute("SELECT version FROM schema_migrations")} \
-            if schema["present"] else set()  # a new, empty database: every migration is pending
-    pending = [version for version, _ in migrations.available() if version not in applied]
-    details = {"pool": pool_stats(), "migrations": {"current": not pending, "pending": pending,
-                                                         "applied": len(applied)}}
-    # Code newer than the schema would fail its queries: not ready until `flask db upgrade` has run.
-    return (DOWN if pending else UP), details
-
-
-def _health_redis():
-    """A Redis client with short timeouts, for checks only (the app's client waits longer)."""
-    client = current_app.extensions.get("health_redis")
-    if client is None:
-        timeout = current_app.config["HEALTH_TIMEOUT"]
-        client = current_app.extensions["health_redis"] = redis_client.connect(
-            current_app.config["REDIS_URL"], socket_timeout=timeout, socket_connect_timeout=timeout)
-    return client
-
-
-def check_redis(timeout):
-    """PING: limits, cache, queues and shared state live in Redis."""
-    started = time.perf_counter()
-    _health_redis().ping()
-    return UP, {"ping_ms": round((time.perf_counter() - started) * 1000, 2)}
-
-
-def queue_figures(client, names):
-    """Per queue: jobs waiting and the oldest one's age in seconds; plus the number of workers."""
-    now = datetime.now(UTC)
-    queues = {}
-    for name in names:
-        queue = Queue(name, connection=client)
-        oldest_age = 0.0
-        oldest = queue.get_job_ids(0, 1)
-        if oldest:
-            job = Job.fetch(oldest[0], connection=client)
-            if job.enqueued_at is not None:
-                enqueued = job.enqueued_at if job.enqueued_at.tzinfo else job.enqueued_at.replace(tzinfo=UTC)
-                oldest_age = max((now - enqueued).total_seconds(), 0.0)
-        queues[name] = {"jobs": queue.count, "oldest_job_age_seconds": round(oldest_age, 3)}
-    return {"queues": queues, "workers": Worker.count(connection=client)}
-
-
-def check_queues(timeout):
-    """RQ: workers present, and no queue holding jobs older than ``QUEUE_MAX_AGE_SECONDS``."""
-    figures = queue_figures(_health_redis(), current_app.config["RQ_QUEUE_NAMES"])
-    waiting = any(queue["jobs"] for queue in figures["queues"].values())
-    stale = any(queue["oldest_job_age_seconds"] > current_app.config["QUEUE_MAX_AGE_SECONDS"]
-                for queue in figures["queues"].values())
-    return (DEGRADED if stale or (waiting and not figures["workers"]) else UP), figures
 
 
 def register_check(app, name, func, *, critical=False):
@@ -211,11 +147,3 @@ def collect_health():
         yield jobs
         yield age
         yield GaugeMetricFamily("rq_workers", "RQ workers registered.", value=queues["workers"])
-
-
-def register_core_checks(app):
-    """The components every app has: the database (critical), Redis and the queues."""
-    app.extensions.setdefault("health_checks", [])
-    register_check(app, "database", check_database, critical=True)
-    register_check(app, "redis", check_redis)
-    register_check(app, "queues", check_queues)

@@ -1,17 +1,17 @@
 """The breaker's rules, on the suite's real Valkey (and a dead address for the fallback), and its settings."""
 
-import json
 import socket
 import time
 
 import pytest
-from flask import Flask
 from prometheus_client import REGISTRY
 
 from project import create_app
-from project.config import ConfigError, environment_settings, load_config
+from project.config import ConfigError, environment_settings
 from project.outbound import OutboundError
 from project.protection import breakers
+from tests.logs import captured_log_lines
+from tests.settings import load_settings
 
 RESET = 0.3
 
@@ -50,7 +50,7 @@ def _raise(error):
 
 
 def transitions(capsys):
-    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    lines = captured_log_lines(capsys)
     return [(line["from"], line["to"], line["shared"]) for line in lines
             if line.get("message") == "circuit_breaker_state_changed"]
 
@@ -156,7 +156,7 @@ def test_with_its_redis_unreachable_a_breaker_still_protects_this_process(make_a
         status = cache.status()
 
     assert (status["state"], status["shared"]) == ("open", False)
-    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    lines = captured_log_lines(capsys)
     warned = [line for line in lines if line["message"] == "circuit_breaker_store_unreachable"]
     assert [line["error"] for line in warned] == ["ConnectionError"]  # once per outage, not once per call
     assert [(line["from"], line["to"], line["shared"]) for line in lines
@@ -170,13 +170,12 @@ def test_retry_later_defers_a_job_until_trials_may_go_through(make_app):
 
     assert retry.max == 7
     [interval] = retry.intervals
-    assert 9 <= interval <= 9 + 9 // 4  # Retry-After (9 s) plus jitter of up to a quarter
+    # Retry-After (9 s), one second for RQ's scheduling to the whole second, and jitter of up to a quarter
+    assert 10 <= interval <= 10 + 9 // 4
 
 
 def load(mapping):
-    app = Flask(__name__)
-    load_config(app, {"APP_ENV": "test", "DATABASE_URL": "postgresql:///x", "REDIS_URL": "redis://x", **mapping})
-    return app.config
+    return load_settings(**mapping)
 
 
 def test_each_breaker_takes_the_defaults_or_its_own_overrides():
