@@ -1,8 +1,8 @@
 """Helpers for the security monitoring tests: sign-in attempts from an address, and the logged events."""
 
-import json
-
 from prometheus_client import REGISTRY
+
+from tests.logs import json_log_lines as log_lines
 
 TOKEN = "/api/v1/auth/token"
 WRONG_PASSWORD = "not the right password"  # noqa: S105 - a test value
@@ -20,18 +20,6 @@ def fail(client, email, times=1, ip="127.0.0.1"):
     for _ in range(times):
         response = sign_in(client, email, WRONG_PASSWORD, ip)
     return response
-
-
-def log_lines(text):
-    """Every JSON object logged in ``text`` (captured stdout), in order."""
-    lines = []
-    for line in text.splitlines():
-        if line.startswith("{"):
-            try:
-                lines.append(json.loads(line))
-            except ValueError:
-                continue
-    return lines
 
 
 def events(text, name):

@@ -1,12 +1,13 @@
 """A real ``flask rq worker`` process (not burst) for tests that need the scheduler, signals or kills."""
 
-import json
 import os
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from tests.logs import json_log_lines
 
 ROOT = Path(__file__).resolve().parents[1]
 # Short windows: heartbeats, abandoned-job detection and retries in seconds, not minutes.
@@ -32,13 +33,7 @@ class WorkerProcess:
 
     def lines(self):
         """The JSON log lines written so far."""
-        found = []
-        for line in self.log_file.read_text().splitlines():
-            try:
-                found.append(json.loads(line))
-            except ValueError:
-                continue
-        return found
+        return json_log_lines(self.log_file.read_text())
 
     def events(self, event):
         """The log lines of one event."""

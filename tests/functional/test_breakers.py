@@ -30,6 +30,7 @@ from project.redis_client import get_redis
 from project.store.orders.jobs import notify_order_placed
 from tests.builders import make_order, make_product, make_user
 from tests.conftest import ROOT
+from tests.logs import captured_log_lines, json_log_lines
 from tests.problems import assert_problem
 
 RESET_TIMEOUT = 1.0
@@ -107,7 +108,7 @@ class Probes:
 
 
 def parse_probe(stdout):
-    lines = [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
+    lines = json_log_lines(stdout)
     [summary] = [line["probe"] for line in lines if "probe" in line]
     return summary, lines
 
@@ -118,7 +119,7 @@ def transitions(lines):
 
 
 def log_lines(capsys):
-    return [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    return captured_log_lines(capsys)
 
 
 def webhook_call():
@@ -213,8 +214,7 @@ def test_the_webhook_job_meeting_an_open_circuit_is_retried_and_succeeds(ctx, se
     assert len(server["calls"]) == THRESHOLD
     registry = ScheduledJobRegistry("default", connection=get_redis())
     assert registry.get_job_ids() == [jobs[-1].id]
-    assert ("webhook", "closed", "open") in transitions([json.loads(line) for line in first.stdout.splitlines()
-                                                         if line.startswith("{")])
+    assert ("webhook", "closed", "open") in transitions(json_log_lines(first.stdout))
 
     server["mode"] = "ok"
     due = registry.get_scheduled_time(jobs[-1].id)
@@ -225,7 +225,7 @@ def test_the_webhook_job_meeting_an_open_circuit_is_retried_and_succeeds(ctx, se
     assert job.get_status() == "finished"
     assert job.return_value() == {"sent": True, "status": 204}
     assert server["calls"][-1]["order"]["id"] == orders[-1]["id"]
-    assert transitions([json.loads(line) for line in second.stdout.splitlines() if line.startswith("{")]) == [
+    assert transitions(json_log_lines(second.stdout)) == [
         ("webhook", "open", "half_open"), ("webhook", "half_open", "closed")]
 
 

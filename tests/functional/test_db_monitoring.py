@@ -3,7 +3,6 @@
 Log lines go to the current ``sys.stdout`` as JSON, so ``capsys`` sees them.
 """
 
-import json
 import logging
 import threading
 import time
@@ -17,6 +16,7 @@ from project import create_app, db
 from project.config import ConfigError
 from project.db.instrumentation import named
 from project.db.pool_metrics import pool_stats, update_pool_metrics
+from tests.logs import captured_log_lines, json_log_lines
 
 REQUEST_ID = "slow-query-test-0001"
 SECRET = "not-for-the-logs"
@@ -24,7 +24,7 @@ SECRET = "not-for-the-logs"
 
 def log_lines(capsys):
     """Every JSON line logged since the last call, parsed."""
-    return [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    return captured_log_lines(capsys)
 
 
 def sample(name, **labels):
@@ -61,7 +61,7 @@ def test_a_slow_query_logs_exactly_one_redacted_warning_with_the_request_id(make
     response = app.test_client().get("/sleep/0.3", headers={"X-Request-ID": REQUEST_ID})
     assert response.status_code == 200
     output = capsys.readouterr().out
-    lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    lines = json_log_lines(output)
     slow = [line for line in lines if line.get("event") == "slow_query"]
     assert len(slow) == 1, slow
     [line] = slow

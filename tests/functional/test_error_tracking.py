@@ -14,6 +14,7 @@ import pytest
 from project import create_app, db
 from project.store.products import repository as products
 from tests.builders import make_product
+from tests.logs import captured_log_lines
 from tests.problems import assert_problem
 
 PRODUCTS = "/api/v1/products"
@@ -24,7 +25,7 @@ NEW_PRODUCT = {"name": "Cup", "category": "kitchen", "price": "9.99", "stock": 1
 
 def log_lines(capsys):
     """The JSON log lines written to stdout since the last call."""
-    return [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    return captured_log_lines(capsys)
 
 
 def lines_mentioning(lines, text):

@@ -18,6 +18,7 @@ from prometheus_client import REGISTRY
 from project import create_app
 from project.devservices import start_valkey
 from tests.builders import TEST_PASSWORD, make_user, sign_in
+from tests.logs import captured_log_lines
 from tests.problems import assert_problem
 
 PRODUCTS = "/api/v1/products"
@@ -314,8 +315,7 @@ def storage_errors():
 
 
 def warnings_named(capsys, event):
-    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
-    return [line for line in lines if line.get("event") == event]
+    return [line for line in captured_log_lines(capsys) if line.get("event") == event]
 
 
 def test_with_redis_down_requests_fail_open_with_one_warning(limited, doomed_valkey, capsys):

@@ -3,7 +3,8 @@
 import pytest
 
 from project import create_app
-from project.config import PLACEHOLDER_SECRET, ConfigError, load_config
+from project.config import PLACEHOLDER_SECRET, ConfigError
+from tests.settings import load_mapping as load
 
 PRODUCTION = {
     "APP_ENV": "production",
@@ -11,21 +12,6 @@ PRODUCTION = {
     "DATABASE_URL": "postgresql://db.internal/store",
     "REDIS_URL": "redis://cache.internal:6379/0",
 }
-
-
-class FakeApp:
-    """Just enough of a Flask app for ``load_config`` (no instance file)."""
-
-    def __init__(self):
-        from flask import Config
-
-        self.config = Config("/nonexistent")
-
-
-def load(mapping):
-    app = FakeApp()
-    load_config(app, mapping)
-    return app.config
 
 
 def test_factory_takes_a_test_mapping(settings):

@@ -3,9 +3,7 @@
 import pytest
 
 from project.config import ConfigError, _from_environment, load_config
-from tests.unit.test_config import FakeApp
-
-BASE = {"APP_ENV": "test", "DATABASE_URL": "postgresql:///store", "REDIS_URL": "redis://127.0.0.1/0"}
+from tests.settings import BASE, FakeApp
 
 
 def test_the_ttl_defaults_to_a_day_and_comes_from_the_environment_as_a_number():

@@ -12,11 +12,11 @@ import logging.config
 from datetime import datetime, timedelta
 
 import pytest
-from flask import Config
 
-from project.config import ConfigError, load_config
+from project.config import ConfigError
 from project.observability import context
 from project.observability.logging import REDACTED, ContextFilter, StoreJsonFormatter, get_logger, logging_config
+from tests.settings import load_settings as load
 
 NAME = "tests.unit.logging"
 CONTRACT = {"timestamp", "level", "logger", "message", "service", "version", "environment", "request_id", "trace_id"}
@@ -259,19 +259,6 @@ def test_the_json_config_uses_the_store_formatter():
     assert config["formatters"]["json"]["()"] is StoreJsonFormatter
     assert config["formatters"]["json"]["environment"] == "production"
     assert config["handlers"]["stdout"]["filters"] == ["context"]
-
-
-class FakeApp:
-    """Just enough of a Flask app for ``load_config``."""
-
-    def __init__(self):
-        self.config = Config("/nonexistent")
-
-
-def load(**settings):
-    app = FakeApp()
-    load_config(app, {"DATABASE_URL": "postgresql://x/y", "REDIS_URL": "redis://x", **settings})
-    return app.config
 
 
 def test_console_format_is_allowed_in_development():

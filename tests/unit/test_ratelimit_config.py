@@ -3,9 +3,8 @@
 import pytest
 
 from project.config import RATE_LIMITS, ConfigError, load_config
-from tests.unit.test_config import FakeApp, load
-
-BASE = {"APP_ENV": "test", "DATABASE_URL": "postgresql://db/store", "REDIS_URL": "redis://cache:6379/0"}
+from tests.settings import BASE, FakeApp
+from tests.settings import load_mapping as load
 
 
 def test_every_tier_and_endpoint_has_a_default_limit():

@@ -4,16 +4,8 @@ import ipaddress
 
 import pytest
 
-from project.config import ConfigError, environment_settings, load_config
-from tests.unit.test_config import FakeApp
-
-BASE = {"APP_ENV": "test", "DATABASE_URL": "postgresql://db/store", "REDIS_URL": "redis://cache:6379/0"}
-
-
-def load(**overrides):
-    app = FakeApp()
-    load_config(app, {**BASE, **overrides})
-    return app.config
+from project.config import ConfigError, environment_settings
+from tests.settings import load_settings as load
 
 
 def test_defaults_block_five_failures_in_ten_minutes_for_fifteen_minutes_up_to_a_day():

@@ -2,25 +2,9 @@
 
 import pytest
 
-from project.config import ConfigError, _from_environment, load_config
+from project.config import ConfigError, _from_environment
 from project.tasks import registry
-
-BASE = {"APP_ENV": "test", "DATABASE_URL": "postgresql://db/store", "REDIS_URL": "redis://cache:6379/0"}
-
-
-class FakeApp:
-    """Just enough of a Flask app for ``load_config``."""
-
-    def __init__(self):
-        from flask import Config
-
-        self.config = Config("/nonexistent")
-
-
-def load(**settings):
-    app = FakeApp()
-    load_config(app, {**BASE, **settings})
-    return app.config
+from tests.settings import load_settings as load
 
 
 def test_defaults():
