@@ -9,6 +9,7 @@ by jobs and sent on outbound calls. ``get_request_id()`` and
 """
 
 import logging
+import os
 import re
 import secrets
 import uuid
@@ -58,12 +59,17 @@ def new_span_id():
     return secrets.token_hex(8)
 
 
-def parse_traceparent(header, tracestate=None):
-    """Continue the trace of a valid ``traceparent``, or start a new one (invalid ones are ignored whole)."""
-    match = TRACEPARENT.fullmatch(header or "")
+def parse_traceparent(header, tracestate=None, fresh=None):
+    """Continue the trace of a valid ``traceparent``, or start a new one (invalid ones are ignored whole).
+
+    ``fresh``: 48 random hex characters for the new IDs (one ``os.urandom`` call for a
+    whole request); by default they are drawn here.
+    """
+    fresh = fresh or secrets.token_hex(24)
+    match = TRACEPARENT.fullmatch(header) if header else None
     if match and match.group(1) != "0" * 32 and match.group(2) != "0" * 16:
-        return TraceContext(match.group(1), new_span_id(), match.group(3), match.group(2), clean_tracestate(tracestate))
-    return TraceContext(secrets.token_hex(16), new_span_id())
+        return TraceContext(match.group(1), fresh[32:], match.group(3), match.group(2), clean_tracestate(tracestate))
+    return TraceContext(fresh[:32], fresh[32:])
 
 
 def clean_tracestate(header):
@@ -104,15 +110,23 @@ def outbound_headers():
 
 
 def bind_request():
-    """before_request: adopt or replace the request ID, continue or start the trace."""
-    incoming = request.headers.get(REQUEST_ID_HEADER)
+    """before_request: adopt or replace the request ID, continue or start the trace.
+
+    Every request runs it, so it reads the WSGI environ directly and draws all its
+    random IDs with one system call.
+    """
+    req = request._get_current_object()  # noqa: SLF001 - werkzeug's documented way to skip the proxy
+    environ = req.environ
+    fresh = os.urandom(40).hex()  # request ID (32 hex), trace ID (32) and span ID (16) when new
+    incoming = environ.get("HTTP_X_REQUEST_ID")
     valid = incoming is not None and VALID_REQUEST_ID.fullmatch(incoming)
-    request_id = incoming if valid else new_request_id()
-    trace = parse_traceparent(request.headers.get("traceparent"), request.headers.get("tracestate"))
+    request_id = incoming if valid else fresh[:32]
+    trace = parse_traceparent(environ.get("HTTP_TRACEPARENT"), environ.get("HTTP_TRACESTATE"), fresh[32:])
+    rule = req.url_rule
     g.correlation_token = context.push(request_id=request_id, trace=trace, trace_id=trace.trace_id,
-                                       span_id=trace.span_id, method=request.method, path=request.path,
-                                       route=request.url_rule.rule if request.url_rule else None)
-    request.environ[ENVIRON_KEY] = context.current()
+                                       span_id=trace.span_id, method=req.method, path=req.path,
+                                       route=rule.rule if rule is not None else None)
+    environ[ENVIRON_KEY] = context.current()
     if incoming is not None and not valid:
         # Never the raw value: it may hold newlines, control characters or 10 kB of junk.
         log.warning("invalid X-Request-ID replaced", extra={"event": "request_id_replaced",

@@ -107,15 +107,26 @@ class _ScrapeTime:
                 yield from collector()
 
 
+# (method, route) -> its gauge child (labels() takes a lock and checks the names each time), up to a bound.
+_IN_PROGRESS_BY_ROUTE, _IN_PROGRESS_MEMO_SIZE = {}, 512
+
+
 def _track_in_progress():
-    request.environ["store.in_progress"] = labels = (request.method, route(request))
-    IN_PROGRESS.labels(*labels).inc()
+    req = request._get_current_object()  # noqa: SLF001 - werkzeug's documented way to skip the proxy
+    labels = (req.method, route(req))
+    gauge = _IN_PROGRESS_BY_ROUTE.get(labels)
+    if gauge is None:
+        gauge = IN_PROGRESS.labels(*labels)
+        if len(_IN_PROGRESS_BY_ROUTE) < _IN_PROGRESS_MEMO_SIZE:
+            _IN_PROGRESS_BY_ROUTE[labels] = gauge
+    req.environ["store.in_progress"] = gauge
+    gauge.inc()
 
 
 def _untrack_in_progress(_exc):
-    labels = request.environ.pop("store.in_progress", None)
-    if labels is not None:
-        IN_PROGRESS.labels(*labels).dec()
+    gauge = request.environ.pop("store.in_progress", None)
+    if gauge is not None:
+        gauge.dec()
 
 
 def _check_token(app):
