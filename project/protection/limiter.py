@@ -17,7 +17,6 @@ import time
 import redis
 from flask import current_app, has_request_context, request
 from flask_limiter import Limiter
-from flask_limiter.constants import HeaderNames
 from limits.errors import StorageError
 from limits.strategies import MovingWindowRateLimiter
 from limits.util import WindowStats
@@ -35,8 +34,6 @@ REJECTIONS = Counter("ratelimit_rejections_total", "Requests refused with 429 by
                      ("route", "tier"))
 STORAGE_ERRORS_TOTAL = Counter("ratelimit_storage_errors_total",
                                "Rate-limit checks that could not reach Redis (let through when failing open).")
-# flask-limiter sets Retry-After on *every* limited response; under this name it is moved to 429s only.
-RETRY_AFTER_HEADER = "X-Store-RateLimit-Retry-After"
 _WINDOWS = "store.ratelimit.windows"  # request.environ: limit key -> WindowStats read with its hit
 _EARLY = "store.ratelimit.early"  # request.environ: the outcome of a check made at the block check
 
@@ -90,15 +87,18 @@ class ReportingMovingWindow(MovingWindowRateLimiter):
 
 
 class AppLimiter(Limiter):
-    """The project's limiter: the policies of ``project.protection.policies``, headers on."""
+    """The project's limiter: the policies of ``project.protection.policies``.
+
+    Its headers are written by ``ratelimits.add_headers`` (flask-limiter's own would
+    put ``Retry-After`` on every response, and cost a second pass over the limits).
+    """
 
     def __init__(self):
         """Unbound, with every policy; rejections are counted."""
         super().__init__(
             policies.client_ip,
             application_limits=policies.application_limits(),
-            headers_enabled=True,
-            header_name_mapping={HeaderNames.RETRY_AFTER: RETRY_AFTER_HEADER},
+            headers_enabled=False,
             strategy="moving-window",
             on_breach=count_rejection,
         )

@@ -13,9 +13,10 @@ Every limited response carries the IETF httpapi draft's structured fields
     RateLimit-Policy: "free";q=300;w=60, "orders";q=10;w=60
     RateLimit: "free";r=299;t=59, "orders";r=9;t=59
 
-plus flask-limiter's ``X-RateLimit-Limit``/``-Remaining``/``-Reset`` (the
-tightest policy) for older clients. A rejection is a 429 problem+json
-(``/problems/quota-exceeded``) naming the policy, with ``Retry-After``; it is
+plus ``X-RateLimit-Limit``/``-Remaining``/``-Reset`` for the tightest policy
+(flask-limiter's ``current_limit``, with flask-limiter's own values) for older
+clients. A rejection is a 429 problem+json (``/problems/quota-exceeded``) naming
+the policy, with ``Retry-After``; it is
 counted as ``ratelimit_rejections_total{route,tier}``.
 """
 
@@ -25,8 +26,6 @@ import time
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 from werkzeug.middleware.proxy_fix import ProxyFix
-
-from project.protection.limiter import RETRY_AFTER_HEADER
 
 
 def structured_fields(applied, now=None):
@@ -42,18 +41,23 @@ def structured_fields(applied, now=None):
 
 
 def add_headers(response):
-    """after_request (after flask-limiter's own): the IETF fields, and Retry-After on our own 429s only."""
+    """after_request: the IETF fields and the ``X-RateLimit-*`` ones, and Retry-After on our own 429s."""
     from project.extensions import limiter
 
-    response.headers.pop(RETRY_AFTER_HEADER, None)  # flask-limiter puts it on every response
     applied = limiter.current_limits
     if not applied:
         return response
     now = time.time()
-    response.headers["RateLimit-Policy"], response.headers["RateLimit"] = structured_fields(applied, now)
-    breached = limiter.current_limit
-    if response.status_code == 429 and breached is not None and breached.breached:
-        response.headers["Retry-After"] = str(max(1, math.ceil(breached.window[0] - now)))
+    headers = response.headers
+    headers["RateLimit-Policy"], headers["RateLimit"] = structured_fields(applied, now)
+    tightest = limiter.current_limit  # as flask-limiter's own headers: the breached limit, else the shortest window
+    if tightest is not None:
+        reset_at, remaining = tightest.window
+        headers["X-RateLimit-Limit"] = str(tightest.limit.amount)
+        headers["X-RateLimit-Remaining"] = str(remaining)
+        headers["X-RateLimit-Reset"] = str(int(reset_at + 1))
+        if response.status_code == 429 and tightest.breached:
+            headers["Retry-After"] = str(max(1, math.ceil(reset_at - now)))
     return response
 
 
@@ -78,5 +82,5 @@ def init_app(app):
     # Short timeouts and one immediate retry: redis-py's default backs off for seconds, on every request.
     app.config["RATELIMIT_STORAGE_OPTIONS"] = {"socket_timeout": timeout, "socket_connect_timeout": timeout,
                                                "retry": Retry(NoBackoff(), 1), "health_check_interval": 30}
-    app.after_request(add_headers)  # registered first, so it runs after the limiter's own header hook
+    app.after_request(add_headers)
     limiter.init_app(app)
