@@ -2,15 +2,19 @@
 
 Both run under gunicorn with the same number of sync workers (no keep-alive in
 either), on 127.0.0.1; the store with its production ``gunicorn.conf.py``, the
-bare app with gunicorn's defaults (``bare_gunicorn.conf.py``),
-at the same time; ``wrk`` loads them in interleaved rounds (bare, store, bare,
-store, ...) so that whatever else the shared machine is doing falls on both
-alike, and the medians of the rounds are compared. The store runs with every
-feature on: JSON access and application logs, request IDs, metrics in
-multiprocess mode, the IP block check, rate limiting (with limits raised so
-that one load generator is measured rather than refused) and the cache.
+bare app with gunicorn's defaults (``bare_gunicorn.conf.py``), at the same time;
+``wrk`` loads them in interleaved rounds (bare, store, bare, store, ...) so that
+whatever else the shared machine is doing falls on both alike, and the medians
+of the rounds are compared. The store runs with every feature on: JSON access
+and application logs, request IDs, metrics in multiprocess mode, the IP block
+check, rate limiting at the production limits and the cache. The load comes from
+5,000 client addresses behind one trusted proxy hop (``clients.lua``), so each
+client stays under its limit; ``--one-client`` sends it from one address with the
+limits raised instead. ``--floor`` adds ``floor_app.py``: bare Flask plus the
+store's one Redis round trip, under the store's ``gunicorn.conf.py``. Each round
+also records the CPU time a request of the app's processes, Valkey and wrk.
 
-    python -m perf.bench --rounds 8 --seconds 5     # make bench
+    python -m perf.bench --rounds 8 --seconds 5 --floor     # make bench
 """
 
 import argparse
