@@ -8,7 +8,9 @@ the process's own registries are served.
 
 Request metrics come from prometheus-flask-exporter, labelled by the route
 *template* (``/api/v1/products/<id:product_id>``); every path that matches
-no route shares the label ``<unmatched>``, so a scanner cannot create series.
+no route shares the label ``<unmatched>``, and every method outside HTTP's
+own (gunicorn passes any upper-case token, ``FOOBAR`` included) shares the
+method ``_OTHER``, so a scanner cannot create series.
 Figures that live elsewhere (process resources, queue depths, component
 health, build info) are read at scrape time by collectors.
 """
@@ -35,6 +37,9 @@ from project.errors import AuthenticationRequired
 from project.observability import resources
 
 UNMATCHED = "<unmatched>"
+# RFC 9110's methods and PATCH (RFC 5789); any other method is labelled OTHER_METHOD (OpenTelemetry's name).
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"})
+OTHER_METHOD = "_OTHER"
 # An API's latencies: a few milliseconds to the 10 s where clients give up.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -111,6 +116,17 @@ class _ScrapeTime:
 _IN_PROGRESS_BY_ROUTE, _IN_PROGRESS_MEMO_SIZE = {}, 512
 
 
+def _bound_method_label():
+    """before_request: an unknown method reads as ``_OTHER`` from here on (every request metric's label).
+
+    Routing has already answered it (404 or 405); the log context and gunicorn's
+    access line keep the method as sent.
+    """
+    req = request._get_current_object()  # noqa: SLF001 - werkzeug's documented way to skip the proxy
+    if req.method not in HTTP_METHODS:
+        req.method = OTHER_METHOD
+
+
 def _track_in_progress():
     req = request._get_current_object()  # noqa: SLF001 - werkzeug's documented way to skip the proxy
     labels = (req.method, route(req))
@@ -153,6 +169,7 @@ def init_app(app):
     own = CollectorRegistry()  # per app: the exporter's metrics are created once per app
     exporter = PrometheusMetrics(app=None, path=None, registry=own, group_by=route, buckets=LATENCY_BUCKETS,
                                  excluded_paths=["^/metrics$"])
+    app.before_request(_bound_method_label)  # before the exporter's hooks and the in-progress gauge read it
     exporter.init_app(app)
     app.before_request(_track_in_progress)
     app.teardown_request(_untrack_in_progress)

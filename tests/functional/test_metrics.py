@@ -136,6 +136,27 @@ def test_unknown_paths_share_one_series(start_gunicorn):
     assert not [path for path in sent if path.split("/")[0] in text]
 
 
+def test_unknown_methods_share_one_label(client):
+    """gunicorn passes any upper-case token as a method: each would otherwise be new series."""
+    def count(found, **labels):
+        return total(found, DURATION_COUNT, route="<unmatched>", **labels)
+
+    before = samples(client.get("/metrics").get_data(as_text=True))
+    sent = ["FOOBAR", "BAZQUX", "PROPFIND"]
+    for method in sent:
+        assert client.open("/api/v1/products", method=method).status_code == 405
+        assert client.open(f"/{uuid.uuid4().hex}", method=method).status_code == 404
+    assert client.open("/api/v1/products", method="PATCH").status_code == 405  # a real method keeps its name
+
+    text = client.get("/metrics").get_data(as_text=True)
+    after = samples(text)
+    assert not [method for method in sent if method in text]
+    assert count(after, method="_OTHER", status="405") - count(before, method="_OTHER", status="405") == 3
+    assert count(after, method="_OTHER", status="404") - count(before, method="_OTHER", status="404") == 3
+    assert count(after, method="PATCH", status="405") - count(before, method="PATCH", status="405") == 1
+    assert ("http_requests_in_progress", (("method", "_OTHER"), ("route", "<unmatched>"))) in after
+
+
 def test_the_exposition_passes_promtool(start_gunicorn):
     server = start_gunicorn(workers=2)
     for path in ("/health", "/health/ready", "/api/v1/products", "/missing"):
