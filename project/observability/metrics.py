@@ -116,19 +116,16 @@ class _ScrapeTime:
 _IN_PROGRESS_BY_ROUTE, _IN_PROGRESS_MEMO_SIZE = {}, 512
 
 
-def _bound_method_label():
-    """before_request: an unknown method reads as ``_OTHER`` from here on (every request metric's label).
+def _track_in_progress():
+    """before_request: count the request in progress; an unknown method reads as ``_OTHER`` from here on.
 
-    Routing has already answered it (404 or 405); the log context and gunicorn's
-    access line keep the method as sent.
+    ``_OTHER`` is every request metric's label for it (the exporter reads the method
+    after the response). Routing has already answered such a request (404 or 405);
+    the log context and gunicorn's access line keep the method as sent.
     """
     req = request._get_current_object()  # noqa: SLF001 - werkzeug's documented way to skip the proxy
     if req.method not in HTTP_METHODS:
         req.method = OTHER_METHOD
-
-
-def _track_in_progress():
-    req = request._get_current_object()  # noqa: SLF001 - werkzeug's documented way to skip the proxy
     labels = (req.method, route(req))
     gauge = _IN_PROGRESS_BY_ROUTE.get(labels)
     if gauge is None:
@@ -169,7 +166,6 @@ def init_app(app):
     own = CollectorRegistry()  # per app: the exporter's metrics are created once per app
     exporter = PrometheusMetrics(app=None, path=None, registry=own, group_by=route, buckets=LATENCY_BUCKETS,
                                  excluded_paths=["^/metrics$"])
-    app.before_request(_bound_method_label)  # before the exporter's hooks and the in-progress gauge read it
     exporter.init_app(app)
     app.before_request(_track_in_progress)
     app.teardown_request(_untrack_in_progress)
