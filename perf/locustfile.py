@@ -158,8 +158,21 @@ class Admin(FastHttpUser):
         answer = self.client.post(f"{API}/auth/token", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD},
                                   name="POST /auth/token")
         self.headers = bearer(answer.json()["access_token"]) if answer.status_code == 200 else {}
+        self.turn = 0
 
-    @task(3)
+    @task
+    def work(self):
+        """Three price changes to one report, in turn: every run measures both, however short.
+
+        (Chosen at random, a 45-second smoke ran no report in about one run in forty, and
+        the regression check then failed on endpoints it had not measured.)
+        """
+        self.turn += 1
+        if self.turn % 4 == 2:  # the second task: after the stats reset at the end of the spawn
+            self.report()
+        else:
+            self.update_price()
+
     def update_price(self):
         """Nudge a price (invalidates the product's cached answers)."""
         product_id = random.choice(PRODUCT_IDS)  # noqa: S311
@@ -167,7 +180,6 @@ class Admin(FastHttpUser):
         self.client.patch(f"{API}/products/{product_id}", json={"price": price}, headers=self.headers,
                           name="PATCH /products/{id}")
 
-    @task(1)
     def report(self):
         """Enqueue a sales report, then poll its job until it has finished."""
         answer = self.client.post(f"{API}/reports", json={}, headers=self.headers, name="POST /reports")
