@@ -8,7 +8,8 @@ rest of the project reads plain, correct values.
 
 import ipaddress
 
-from project.config import (
+from project.config import ConfigError, drain_seconds, parse_bool, source_version
+from project.config_defaults import (
     BOOLEANS,
     BREAKER_INTEGERS,
     BREAKER_NAMES,
@@ -18,10 +19,6 @@ from project.config import (
     RATE_LIMITS,
     SECURITY_INTEGERS,
     TASK_INTEGERS,
-    ConfigError,
-    drain_seconds,
-    parse_bool,
-    source_version,
 )
 
 

@@ -46,7 +46,7 @@ from prometheus_client.core import GaugeMetricFamily
 from rq import Retry
 
 from project import redis_client
-from project.config import BREAKER_NAMES
+from project.config_defaults import BREAKER_NAMES
 from project.errors import ServiceUnavailable
 from project.observability import health_checks, metrics
 from project.observability.logging import get_logger

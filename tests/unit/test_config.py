@@ -3,7 +3,8 @@
 import pytest
 
 from project import create_app
-from project.config import PLACEHOLDER_SECRET, ConfigError
+from project.config import ConfigError
+from project.config_defaults import PLACEHOLDER_SECRET
 from tests.settings import load_mapping as load
 
 PRODUCTION = {

@@ -2,7 +2,8 @@
 
 import pytest
 
-from project.config import RATE_LIMITS, ConfigError, load_config
+from project.config import ConfigError, load_config
+from project.config_defaults import RATE_LIMITS
 from tests.settings import BASE, FakeApp
 from tests.settings import load_mapping as load
 
