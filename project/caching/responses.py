@@ -19,8 +19,8 @@ from flask import current_app, request
 
 from project.caching import guard as guards
 from project.caching.metrics import LOCK_WAITS, counted
+from project.protection import roundtrip
 
-PLAN = "store.roundtrip.plan"  # project.protection.roundtrip.PLAN: a lookup made with the rate limit
 RESULT_KEY = "store.cache_result"  # in the WSGI environ: hit, miss, error or bypass (for logs and warming)
 WARMING_KEY = "store.cache_warming"  # set by warm_cache: fill, but count neither lookups nor views
 FIRST_POLL, LAST_POLL = 0.005, 0.05  # seconds between a waiter's polls, doubling
@@ -76,7 +76,7 @@ class CachedView:
         if not state.enabled:
             return self._uncached(view, args, kwargs, "bypass")
         warming = request.environ.get(WARMING_KEY, False)
-        plan = request.environ.get(PLAN)
+        plan = roundtrip.current()  # a lookup made with the block check and the rate limit, if any
         found = plan.take_lookup(self) if plan is not None else None
         if found is None:
             namespaces, entry, token, member = self.prepare(kwargs)
