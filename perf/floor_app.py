@@ -16,7 +16,7 @@ from flask import Flask, Response, request
 from limits import parse
 from limits.storage import storage_from_string
 
-from project.protection.roundtrip import script_for
+from project.protection.roundtrip import script_arguments, script_for
 
 app = Flask(__name__)
 storage = storage_from_string(os.environ["REDIS_URL"])
@@ -36,9 +36,10 @@ def product(product_id):
     """The round trip, then the cached body."""
     now = time.time()
     client = request.headers.get("X-Forwarded-For") or request.remote_addr
-    keys = [PREFIX + "blocked:" + client, PREFIX + "limit:" + client, PREFIX + "v1", PREFIX + "v2", PREFIX + "views"]
-    _, hit, lookup = script(keys=keys, args=["1", "1", "1", now, LIMIT, EXPIRY, 1, now - EXPIRY,
-                                              PREFIX + "entry:", "", 1000, str(product_id)])
+    keys, args = script_arguments(PREFIX + "blocked:" + client, (PREFIX + "limit:" + client, now, LIMIT, EXPIRY, 1),
+                                  (PREFIX + "v1", PREFIX + "v2", PREFIX + "views", PREFIX + "entry:", "", 1000,
+                                   str(product_id)))
+    _, hit, lookup = script(keys=keys, args=args)
     if not hit[0]:
         return Response(status=429)
     etag, _, body = lookup[1].partition(b"\n")

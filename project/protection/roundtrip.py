@@ -90,24 +90,15 @@ class Plan:
         ``Blocked``, or the Redis error (kept for the other owners too).
         """
         self.sent = True
-        keys, flags = [], ["0", "0", "0"]
-        args = ["", "", "", "", "", "", "", "", ""]
-        if self.block_key is not None:
-            keys.append(self.block_key)
-            flags[0] = "1"
-        if limit is not None:
-            key, now, amount, expiry, cost = limit
-            keys.append(key)
-            flags[1] = "1"
-            args[:5] = [now, amount, expiry, cost, now - expiry]
+        cache = None
         if self.cache is not None:
-            view, namespaces, entry, token, member = self.cache
+            _, namespaces, entry, token, member = self.cache
             store = current_app.extensions["caching"].store
-            keys += [store.version_key(namespaces[0]), store.version_key(namespaces[1]), store.views]
-            flags[2] = "1"
-            args[5:] = [store.prefix + entry, token, store.lock_ms, member]
+            cache = (store.version_key(namespaces[0]), store.version_key(namespaces[1]), store.views,
+                     store.prefix + entry, token, store.lock_ms, member)
+        keys, args = script_arguments(self.block_key, limit, cache)
         try:
-            answer = script_for(storage)(keys=keys, args=flags + args)
+            answer = script_for(storage)(keys=keys, args=args)
         except Exception as error:
             self.error = error
             raise
@@ -125,6 +116,28 @@ class Plan:
             return None
         self.lookup_used = True
         return self.error if self.error is not None else self.lookup
+
+
+def script_arguments(block_key=None, limit=None, cache=None):
+    """``(keys, args)`` of one ``FUSED`` call; each part is left out when None.
+
+    ``limit``: ``(key, now, amount, expiry, cost)``; ``cache``: ``(version key, version
+    key, views key, entry prefix, fill-lock token, lock ms, view member)``.
+    """
+    keys, flags, args = [], ["0", "0", "0"], ["", "", "", "", "", "", "", "", ""]
+    if block_key is not None:
+        keys.append(block_key)
+        flags[0] = "1"
+    if limit is not None:
+        key, now, amount, expiry, cost = limit
+        keys.append(key)
+        flags[1] = "1"
+        args[:5] = [now, amount, expiry, cost, now - expiry]
+    if cache is not None:
+        keys += cache[:3]
+        flags[2] = "1"
+        args[5:] = cache[3:]
+    return keys, flags + args
 
 
 def script_for(storage):
